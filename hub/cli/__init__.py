@@ -1,0 +1,30 @@
+"""The `mash` command line: one entry point for operators, services and information governance."""
+
+from __future__ import annotations
+
+import click
+
+from hub import __version__
+from hub.cli.broker import broker
+from hub.cli.demo import demo
+from hub.cli.provision import provision
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mash")
+def cli() -> None:
+    """MASH Exchange: secure, proportionate information sharing for a Multi-Agency Safeguarding Hub.
+
+    State lives in the run folder (MASH_HOME, default ./.mash in a checkout); the Kafka jars in
+    the cache (MASH_CACHE_DIR, default ./.cache).
+    """
+
+
+cli.add_command(broker)
+cli.add_command(provision)
+cli.add_command(demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="mash")

@@ -1,0 +1,24 @@
+"""Shared fixtures: one real secured Kafka broker per test session, fresh namespaces per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from hub.topology import Topology
+from tests.brokers import KafkaCluster, cluster_from_env, fresh_namespace
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """A running, secured broker for the whole session; failing to start fails the run."""
+    yield from cluster_from_env(tmp_path_factory.mktemp("broker-home"))
+
+
+@pytest.fixture
+def topology(kafka: KafkaCluster, request: pytest.FixtureRequest) -> Topology:
+    """The default topology provisioned under a namespace of this test's own."""
+    topo = Topology.load(namespace=fresh_namespace(request.node.name))
+    kafka.provision(topo)
+    return topo

@@ -1,0 +1,50 @@
+"""The generated server.properties is secured: SCRAM clients, ACLs, deny by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.broker.config import BrokerConfig, render_server_properties
+
+
+def _props(**overrides: object) -> dict[str, str]:
+    base: dict[str, object] = {
+        "data_dir": Path("/tmp/d"),
+        "client_port": 1,
+        "controller_port": 2,
+        "admin_password": "a",
+        "controller_password": "c",
+    }
+    text = render_server_properties(BrokerConfig(**(base | overrides)))  # type: ignore[arg-type]
+    return dict(
+        line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#")
+    )
+
+
+def test_clients_must_authenticate_and_are_denied_by_default() -> None:
+    """SASL on every listener, StandardAuthorizer, no allow-if-no-ACL."""
+    props = _props()
+    assert (
+        props["listener.security.protocol.map"] == "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    )
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:admin"
+    assert props["auto.create.topics.enable"] == "false"
+
+
+def test_listens_on_loopback_only() -> None:
+    """The embedded broker is never reachable from another machine."""
+    props = _props(client_port=5000, controller_port=5001)
+    assert props["listeners"] == "CLIENT://127.0.0.1:5000,CONTROLLER://127.0.0.1:5001"
+
+
+def test_passwords_that_would_break_the_jaas_line_are_refused() -> None:
+    """Commas break --add-scram and quotes break JAAS; refuse instead of mis-configuring."""
+    with pytest.raises(ValueError, match="must not contain"):
+        _props(admin_password='bad"pw')
+    with pytest.raises(ValueError, match="must not contain"):
+        _props(controller_password="a,b")
