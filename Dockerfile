@@ -5,6 +5,7 @@ WORKDIR /opt/mash
 COPY pyproject.toml constraints.txt README.md ./
 COPY hub ./hub
 COPY adapters ./adapters
+COPY schemas ./schemas
 RUN pip install --no-cache-dir -c constraints.txt . \
  && useradd --system --home /var/lib/mash --create-home mash
 USER mash

@@ -34,6 +34,7 @@ class KafkaCluster:
     kind: str
     admin: KafkaSettings
     secrets: SecretStore
+    data_dir: Path | None = None
     provisioned: set[str] = field(default_factory=set)
 
     @property
@@ -74,7 +75,12 @@ def local_cluster(home: Path) -> Iterator[KafkaCluster]:
     broker = LocalBroker(home, client_port=0, controller_port=0)
     broker.start(timeout=120)
     try:
-        yield KafkaCluster("local", broker.admin_settings(), SecretStore(home / "secrets"))
+        yield KafkaCluster(
+            "local",
+            broker.admin_settings(),
+            SecretStore(home / "secrets"),
+            data_dir=broker.data_dir,
+        )
     finally:
         broker.stop()
 

@@ -8,6 +8,7 @@ import pytest
 
 from hub.topology import Topology
 from tests.brokers import KafkaCluster, cluster_from_env, fresh_namespace
+from tests.keyring import TestKeys
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +23,9 @@ def topology(kafka: KafkaCluster, request: pytest.FixtureRequest) -> Topology:
     topo = Topology.load(namespace=fresh_namespace(request.node.name))
     kafka.provision(topo)
     return topo
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> TestKeys:
+    """Keys for every topology principal (created once per session)."""
+    return TestKeys(tmp_path_factory.mktemp("keys"))

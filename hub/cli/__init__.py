@@ -7,7 +7,9 @@ import click
 from hub import __version__
 from hub.cli.broker import broker
 from hub.cli.demo import demo
+from hub.cli.keys import keys
 from hub.cli.provision import provision
+from hub.cli.schemas import schemas
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,6 +24,8 @@ def cli() -> None:
 
 cli.add_command(broker)
 cli.add_command(provision)
+cli.add_command(keys)
+cli.add_command(schemas)
 cli.add_command(demo)
 
 

@@ -7,6 +7,7 @@ import time
 import click
 
 from hub.broker import BrokerError, LocalBroker
+from hub.keys.local import local_key_store
 from hub.local import local_settings, principal_password
 from hub.paths import mash_home
 from hub.provision import ClusterAdmin, provision
@@ -16,7 +17,7 @@ from hub.topology import Topology
 @click.command()
 @click.option("--keep-running", is_flag=True, help="Leave the broker running afterwards.")
 def demo(keep_running: bool) -> None:
-    """Start the local broker, provision principals, topics and ACLs, and report what runs."""
+    """Start the local broker, provision principals, topics, ACLs and keys; report what runs."""
     began = time.monotonic()
     broker = LocalBroker(mash_home())
     try:
@@ -28,6 +29,11 @@ def demo(keep_running: bool) -> None:
             f"[provision] {len(change.describe())} changes; "
             f"{len(topology.topics)} topics, {len(topology.service_principals())} "
             f"principals, {len(topology.acls())} ACLs in force"
+        )
+        created = local_key_store().init(topology.service_principals())
+        click.echo(
+            f"[keys] {len(created)} keys created; signed directory in "
+            f"{local_key_store().directory_file}"
         )
         for topic in topology.topics:
             click.echo(

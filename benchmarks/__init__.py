@@ -1,0 +1,1 @@
+"""Benchmarks; results are committed under benchmarks/results/."""

@@ -1,0 +1,32 @@
+"""The one typed error every rejected message raises, with a reason code from mash.RejectReason."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RejectReason(StrEnum):
+    """Why a message was refused; mirrors the Avro enum mash.RejectReason symbol for symbol."""
+
+    MALFORMED = "MALFORMED"
+    UNKNOWN_SENDER_KEY = "UNKNOWN_SENDER_KEY"
+    REVOKED_KEY = "REVOKED_KEY"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
+    WRONG_TOPIC = "WRONG_TOPIC"
+    EXPIRED = "EXPIRED"
+    REPLAY = "REPLAY"
+    NOT_A_RECIPIENT = "NOT_A_RECIPIENT"
+    KEY_COMMITMENT_MISMATCH = "KEY_COMMITMENT_MISMATCH"
+    DECRYPT_FAILURE = "DECRYPT_FAILURE"
+    UNKNOWN_SCHEMA = "UNKNOWN_SCHEMA"
+    INVALID_CONTENT = "INVALID_CONTENT"
+
+
+class MessageRejected(Exception):
+    """A message failed to open, decode or validate. ``detail`` never contains payload data."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,83 @@
+"""Message ids already processed, so a replayed or redelivered message is never acted on twice.
+
+Entries are kept until the message's own expiry: after that the time-window check refuses it
+anyway, so the store stays bounded.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+
+class SeenMessages(Protocol):
+    """What the opener needs from a replay store."""
+
+    def seen(self, message_id: str) -> bool:
+        """True if ``message_id`` was processed before."""
+
+    def remember(self, message_id: str, expires_at: datetime) -> None:
+        """Record ``message_id`` as processed until ``expires_at``."""
+
+
+class MemorySeenMessages:
+    """In-process store for tests and short-lived tools."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, datetime] = {}
+
+    def seen(self, message_id: str) -> bool:
+        """True if ``message_id`` was processed before."""
+        return message_id in self._ids
+
+    def remember(self, message_id: str, expires_at: datetime) -> None:
+        """Record ``message_id`` as processed until ``expires_at``."""
+        self._ids[message_id] = expires_at
+
+    def prune(self, now: datetime) -> int:
+        """Forget ids whose messages have expired; returns how many."""
+        stale = [k for k, v in self._ids.items() if v < now]
+        for k in stale:
+            del self._ids[k]
+        return len(stale)
+
+
+class SqliteSeenMessages:
+    """Durable store for services: survives restarts, so redelivery after a crash is caught."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS seen (message_id TEXT PRIMARY KEY, "
+            "expires_at TEXT NOT NULL)"
+        )
+        self._lock = threading.Lock()
+
+    def seen(self, message_id: str) -> bool:
+        """True if ``message_id`` was processed before."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM seen WHERE message_id = ?", (message_id,))
+            return row.fetchone() is not None
+
+    def remember(self, message_id: str, expires_at: datetime) -> None:
+        """Record ``message_id`` durably."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO seen VALUES (?, ?)", (message_id, expires_at.isoformat())
+            )
+
+    def prune(self, now: datetime) -> int:
+        """Forget ids whose messages have expired; returns how many."""
+        with self._lock:
+            return self._db.execute(
+                "DELETE FROM seen WHERE expires_at < ?", (now.isoformat(),)
+            ).rowcount
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()

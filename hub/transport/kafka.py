@@ -1,0 +1,106 @@
+"""aiokafka adapters for the transport interface: a durable publisher and a consumer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from hub.settings import KafkaSettings
+from hub.transport.base import Consumed
+
+
+class KafkaPublisher:
+    """An idempotent producer; ``publish`` returns once the broker has acknowledged (acks=all)."""
+
+    def __init__(self, settings: KafkaSettings, **options: Any) -> None:
+        self._producer = AIOKafkaProducer(
+            **settings.aiokafka_kwargs(),
+            enable_idempotence=True,
+            linger_ms=options.pop("linger_ms", 2),
+            **options,
+        )
+
+    async def start(self) -> None:
+        """Connect and authenticate."""
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        """Flush and close."""
+        await self._producer.stop()
+
+    async def publish(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: tuple[tuple[str, bytes], ...] = (),
+    ) -> None:
+        """Send and wait for the acknowledgement."""
+        await self._producer.send_and_wait(topic, value, key=key, headers=list(headers) or None)
+
+    async def __aenter__(self) -> KafkaPublisher:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+class KafkaSubscription:
+    """A consumer-group member with manual commits (offsets advance only after durable output)."""
+
+    def __init__(
+        self, settings: KafkaSettings, topics: Sequence[str], group_id: str, **options: Any
+    ) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            **settings.aiokafka_kwargs(),
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=options.pop("auto_offset_reset", "earliest"),
+            isolation_level="read_committed",
+            **options,
+        )
+
+    async def start(self) -> None:
+        """Connect, authenticate and join the group."""
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        """Leave the group and close."""
+        await self._consumer.stop()
+
+    async def batches(
+        self, timeout_ms: int = 500, max_records: int = 500
+    ) -> AsyncIterator[list[Consumed]]:
+        """Yield batches of consumed messages (empty batches too, so callers can check time)."""
+        while True:
+            fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+            yield [
+                Consumed(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
+                for messages in fetched.values()
+                for m in messages
+            ]
+
+    async def commit(self, processed: Sequence[Consumed]) -> None:
+        """Commit offset+1 of the last processed message per partition."""
+        last: dict[TopicPartition, int] = {}
+        for m in processed:
+            tp = TopicPartition(m.topic, m.partition)
+            last[tp] = max(last.get(tp, -1), m.offset)
+        if last:
+            await self._consumer.commit({tp: offset + 1 for tp, offset in last.items()})
+
+    async def committed(self, topic: str, partition: int) -> int | None:
+        """The group's committed offset for one partition."""
+        result: int | None = await self._consumer.committed(TopicPartition(topic, partition))
+        return result
+
+    async def __aenter__(self) -> KafkaSubscription:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
