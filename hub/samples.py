@@ -396,6 +396,67 @@ class Samples:
             "sealed": b"\xc3\x01garbage",
         }
 
+    def case_opened(self) -> dict[str, Any]:
+        """The firewall's plan for a referral."""
+        ref = self.referral("LEVEL_2")
+        issued = datetime(2026, 11, 20, 14, 6, tzinfo=UTC)
+        return {
+            "referral": ref,
+            "route": "s17 decision",
+            "deadline": issued + timedelta(hours=24),
+            "requests": [
+                {
+                    "request_id": self._id(),
+                    "agency": a,
+                    "issued_at": issued,
+                    "deadline": issued + timedelta(hours=24),
+                }
+                for a in ("POLICE", "HEALTH")
+            ],
+            "policy_version": "sha256:" + "cd" * 32,
+            "opened_at": issued,
+            "level_history": [
+                {
+                    "at": issued,
+                    "from_level": None,
+                    "to_level": "LEVEL_2",
+                    "reason": "triage",
+                    "by": "intake",
+                }
+            ],
+        }
+
+    def chaser(self) -> dict[str, Any]:
+        """A chaser for the housing agency."""
+        return {
+            "referral_id": self._id(),
+            "agency": "HOUSING",
+            "chaser": 1,
+            "requested_at": datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+            "reason": "late",
+        }
+
+    def relevel(self) -> dict[str, Any]:
+        """An escalation to Level 3."""
+        return {
+            "referral_id": self._id(),
+            "level": "LEVEL_3",
+            "reason": "new disclosure",
+            "decided_by": "duty manager",
+            "at": datetime(2026, 11, 21, 9, tzinfo=UTC),
+        }
+
+    def checkpoint(self) -> dict[str, Any]:
+        """A disclosure-log checkpoint."""
+        return {
+            "origin": "mash-exchange/disclosure-log",
+            "size": 42,
+            "root_hash": b"\x01" * 32,
+            "chain_hash": b"\x02" * 32,
+            "signed_at": datetime(2026, 11, 21, tzinfo=UTC),
+            "note": "mash-exchange/disclosure-log\n42\n...",
+        }
+
     def of(self, schema_name: str) -> dict[str, Any]:
         """A sample record of any message type."""
         builders = {

@@ -27,6 +27,10 @@ MESSAGE_TYPES = (
     "mash.InformationPackage",
     "mash.Notification",
     "mash.Quarantined",
+    "mash.CaseOpened",
+    "mash.Chaser",
+    "mash.Relevel",
+    "mash.Checkpoint",
 )
 ENVELOPE_TYPES = ("mash.EnvelopeHeader", "mash.SealedMessage")
 

@@ -63,6 +63,7 @@ class KafkaSubscription:
             isolation_level="read_committed",
             **options,
         )
+        self._next: dict[tuple[str, int], int] = {}
 
     async def start(self) -> None:
         """Connect, authenticate and join the group."""
@@ -78,6 +79,9 @@ class KafkaSubscription:
         """Yield batches of consumed messages (empty batches too, so callers can check time)."""
         while True:
             fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+            for tp, messages in fetched.items():
+                if messages:
+                    self._next[(tp.topic, tp.partition)] = messages[-1].offset + 1
             yield [
                 Consumed(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
                 for messages in fetched.values()
@@ -92,6 +96,16 @@ class KafkaSubscription:
             last[tp] = max(last.get(tp, -1), m.offset)
         if last:
             await self._consumer.commit({tp: offset + 1 for tp, offset in last.items()})
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages between the consumer's position and the end of each assigned partition."""
+        behind: dict[tuple[str, int], int] = {}
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            position = self._next.get((tp.topic, tp.partition))
+            if high is not None and position is not None:
+                behind[(tp.topic, tp.partition)] = max(0, high - position)
+        return behind
 
     async def committed(self, topic: str, partition: int) -> int | None:
         """The group's committed offset for one partition."""

@@ -1,0 +1,1 @@
+"""The collator: assembles MASH information packages on time, chases late agencies."""

@@ -1,0 +1,206 @@
+"""The collator service logic: keeps each referral's clock, chases agencies through the firewall
+at the configured points, assembles the package when every agency has answered or at the
+deadline (marking those that did not), issues addenda for late responses, re-plans on
+re-levelling. State is durable, so timers are re-armed from it after a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from hub.collator.package import assemble
+from hub.collator.state import CollatorState
+from hub.envelope import Opened
+from hub.errors import MessageRejected, RejectReason
+from hub.runtime.service import Outgoing
+from hub.timescales import Timescales, chaser_times
+from hub.transport.base import Consumed
+
+log = structlog.get_logger(__name__)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+class CollatorHandler:
+    """Implements the runtime's Handler protocol for the collator."""
+
+    name = "collator"
+    principal = "collator"
+
+    def __init__(
+        self,
+        state: CollatorState,
+        timescales: Timescales | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.state = state
+        self.timescales = timescales or Timescales()
+        self.clock = clock
+        self.accepts = {"mash.disclosures": {"mash.CaseOpened", "mash.DisclosedInformation"}}
+        self.packages_sent = 0
+
+    def ready(self) -> tuple[bool, str]:
+        """Ready when the state database answers."""
+        try:
+            self.state.open_cases()
+        except Exception as exc:
+            return False, f"state unavailable: {type(exc).__name__}"
+        return True, "ok"
+
+    def close(self) -> None:
+        """Close the state database."""
+        self.state.close()
+
+    async def handle(self, opened: Opened, message: Consumed) -> list[Outgoing]:
+        """CaseOpened starts or re-plans a clock; DisclosedInformation fills the package."""
+        if opened.header.sender != "firewall":
+            raise MessageRejected(
+                RejectReason.INVALID_CONTENT, "the collator accepts input from the firewall only"
+            )
+        if opened.header.schema_name == "mash.CaseOpened":
+            return self.on_case(opened.record)
+        return self.on_finding(opened.record)
+
+    def on_case(self, opened: dict[str, Any]) -> list[Outgoing]:
+        """Start (or re-plan) a referral's clock; NFA gets its advice package at once."""
+        referral = opened["referral"]
+        now = self.clock()
+        existing = self.state.case(referral["referral_id"])
+        case: dict[str, Any] = existing[0] if existing else {"packages": 0, "closed": False}
+        requests = case.get("requests", {})
+        for r in opened["requests"]:
+            prior = requests.get(r["agency"], {})
+            requests[r["agency"]] = {
+                **prior,
+                "request_id": r["request_id"],
+                "issued_at": _iso(r["issued_at"]),
+                "deadline": _iso(r["deadline"]),
+                "chaser_due": [
+                    _iso(t) for t in chaser_times(r["issued_at"], r["deadline"], self.timescales)
+                ],
+                "chasers": prior.get("chasers", 0),
+            }
+        case.update(
+            {
+                "level": referral["level"],
+                "route": opened["route"],
+                "locality": referral.get("locality"),
+                "deadline": _iso(opened["deadline"]),
+                "requests": requests,
+                "level_history": [{**h, "at": _iso(h["at"])} for h in opened["level_history"]],
+            }
+        )
+        if referral["level"] != "NFA" and case["packages"] == 0:
+            case["closed"] = False
+        self.state.save(case, referral)
+        log.info(
+            "case_planned",
+            referral_id=referral["referral_id"],
+            level=referral["level"],
+            agencies=len(requests),
+        )
+        if referral["level"] == "NFA" and case["packages"] == 0:
+            return self._package(case, referral, now)
+        return self._complete_if_all_answered(case, referral, now)
+
+    def on_finding(self, finding: dict[str, Any]) -> list[Outgoing]:
+        """Record what the firewall released; package when complete, addendum when late."""
+        found = self.state.case(finding["referral_id"])
+        if found is None:
+            raise MessageRejected(RejectReason.INVALID_CONTENT, "finding for an unknown case")
+        case, referral = found
+        if not self.state.add_finding(finding):
+            return []
+        now = self.clock()
+        request = case["requests"].setdefault(
+            finding["agency"], {"issued_at": _iso(now), "deadline": case["deadline"], "chasers": 0}
+        )
+        request.setdefault("answered_at", _iso(now))
+        self.state.save(case, referral)
+        if case["packages"] > 0:
+            return self._package(case, referral, now)  # an addendum
+        return self._complete_if_all_answered(case, referral, now)
+
+    def _complete_if_all_answered(
+        self, case: dict[str, Any], referral: dict[str, Any], now: datetime
+    ) -> list[Outgoing]:
+        if (
+            case["packages"] == 0
+            and case["requests"]
+            and all(r.get("answered_at") for r in case["requests"].values())
+        ):
+            return self._package(case, referral, now)
+        return []
+
+    def _package(
+        self, case: dict[str, Any], referral: dict[str, Any], now: datetime
+    ) -> list[Outgoing]:
+        addendum = case["packages"]
+        findings = self.state.findings(referral["referral_id"], unsent_only=addendum > 0)
+        if addendum > 0 and not findings:
+            return []
+        package = assemble(case, referral, findings, now, addendum)
+        case["packages"] = addendum + 1
+        case["closed"] = True
+        self.state.mark_sent(referral["referral_id"], addendum)
+        self.state.save(case, referral)
+        self.packages_sent += 1
+        log.info(
+            "package_assembled",
+            referral_id=referral["referral_id"],
+            addendum=addendum,
+            deadline_met=package["deadline_met"],
+            findings=len(findings),
+        )
+        return [
+            Outgoing(
+                "mash.packages",
+                "mash.InformationPackage",
+                package,
+                ("dutymanager",),
+                referral["referral_id"],
+            )
+        ]
+
+    async def tick(self, now: datetime) -> list[Outgoing]:
+        """Chasers that are due, and packages whose deadline has come."""
+        out: list[Outgoing] = []
+        for referral_id in self.state.open_cases():
+            found = self.state.case(referral_id)
+            if found is None:
+                continue
+            case, referral = found
+            changed = False
+            for agency, req in sorted(case["requests"].items()):
+                if req.get("answered_at"):
+                    continue
+                due = [t for t in req.get("chaser_due", []) if datetime.fromisoformat(t) <= now]
+                if len(due) > req.get("chasers", 0):
+                    req["chasers"] = len(due)
+                    changed = True
+                    out.append(
+                        Outgoing(
+                            "mash.chasers",
+                            "mash.Chaser",
+                            {
+                                "referral_id": referral_id,
+                                "agency": agency,
+                                "chaser": len(due),
+                                "requested_at": now,
+                                "reason": "no answer yet; deadline approaching",
+                            },
+                            ("firewall",),
+                            referral_id,
+                        )
+                    )
+                    log.info("chaser_sent", referral_id=referral_id, agency=agency, chaser=len(due))
+            if changed:
+                self.state.save(case, referral)
+            if case["packages"] == 0 and now >= datetime.fromisoformat(case["deadline"]):
+                out.extend(self._package(case, referral, now))
+        return out

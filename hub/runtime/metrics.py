@@ -1,0 +1,49 @@
+"""Prometheus metrics of one service: throughput, errors by reason, latency, lag, liveness."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ServiceMetrics:
+    """A registry per service instance (so tests can run several in one process)."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        labels = {"service": service}
+        self.messages_in = Counter(
+            "mash_messages_in", "Messages consumed", ["topic"], registry=self.registry
+        ).labels
+        self.messages_out = Counter(
+            "mash_messages_out", "Messages published", ["topic"], registry=self.registry
+        ).labels
+        self.errors = Counter(
+            "mash_errors",
+            "Messages rejected or failed, by reason",
+            ["reason"],
+            registry=self.registry,
+        ).labels
+        self.latency = Histogram(
+            "mash_processing_seconds",
+            "Handling time per message",
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+        )
+        self.lag = Gauge(
+            "mash_consumer_lag",
+            "Messages behind the end of the partition",
+            ["topic", "partition"],
+            registry=self.registry,
+        ).labels
+        self.last_poll = Gauge(
+            "mash_last_poll_timestamp_seconds",
+            "When the consumer last fetched successfully",
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "mash_transient_retries", "Transient failures retried", registry=self.registry
+        )
+        self.info = Gauge(
+            "mash_service_info", "Service identity", list(labels), registry=self.registry
+        ).labels(**labels)
+        self.info.set(1)

@@ -1,0 +1,275 @@
+"""The consume -> open -> handle -> seal -> publish -> commit loop every service runs.
+
+Guarantees: offsets are committed only after a message's outputs are acknowledged by the broker;
+output message ids are derived from the input's, so a redelivery after a crash reproduces the
+same ids and downstream replay protection drops the duplicates; poison input goes to quarantine
+with a reason; transient broker errors are retried with backoff; SIGTERM finishes the current
+message, commits and closes within a bounded time even when the broker is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+import structlog
+from aiokafka.errors import KafkaError
+
+from hub.envelope import Opened, Opener, Sealer
+from hub.errors import MessageRejected, RejectReason
+from hub.keys import KeyRing
+from hub.quarantine import Inbox
+from hub.replay import SqliteSeenMessages
+from hub.runtime.health import HealthServer
+from hub.runtime.metrics import ServiceMetrics
+from hub.runtime.settings import ServiceSettings
+from hub.topology import Topology
+from hub.transport.base import Consumed
+from hub.transport.kafka import KafkaPublisher, KafkaSubscription
+
+log = structlog.get_logger(__name__)
+OUTPUT_IDS = uuid.UUID("5b1f3a52-4d55-4a8e-9d0c-6d6173680001")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message a handler wants sent: logical topic, type, record and recipients."""
+
+    topic: str
+    schema_name: str
+    record: dict[str, object]
+    recipients: tuple[str, ...]
+    correlation_id: str
+    key: str | None = None
+
+
+class Handler(Protocol):
+    """What a service supplies: its identity, its inputs and its business logic."""
+
+    name: str
+    principal: str
+    accepts: dict[str, set[str]]  # logical topic -> schema names accepted on it
+
+    async def handle(self, opened: Opened, message: Consumed) -> list[Outgoing]:
+        """Outputs for one opened message (raise MessageRejected for invalid content)."""
+
+    async def tick(self, now: datetime) -> list[Outgoing]:
+        """Outputs due to time passing (deadlines, chasers); called after every poll."""
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the handler's own dependencies (e.g. its source database) are usable."""
+
+    def close(self) -> None:
+        """Release the handler's resources."""
+
+
+def output_id(origin: str, index: int) -> str:
+    """Deterministic id of the index-th output caused by message ``origin``."""
+    return str(uuid.uuid5(OUTPUT_IDS, f"{origin}:{index}"))
+
+
+class ServiceRunner:
+    """Runs one handler against the broker until stopped."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        handler: Handler,
+        ring: KeyRing,
+        topology: Topology,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        handler_attempts: int = 3,
+    ) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.ring = ring
+        self.topology = topology
+        self.clock = clock
+        self.handler_attempts = handler_attempts
+        self.metrics = ServiceMetrics(handler.name)
+        self.stopping = asyncio.Event()
+        self.started = asyncio.Event()
+        self.health = HealthServer(self.metrics, self._ready, settings.liveness_stall_s)
+        self._logical = {topology.topic(t): t for t in handler.accepts}
+        self.sealer = Sealer(ring, clock=clock)
+        self.processed = 0
+
+    def _ready(self) -> tuple[bool, str]:
+        if not self.started.is_set():
+            return False, "starting"
+        if self.stopping.is_set():
+            return False, "stopping"
+        return self.handler.ready()
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish the current message, commit and exit (SIGTERM does this)."""
+        self.stopping.set()
+
+    async def _retry(self, what: str, action: Callable[[], Awaitable[T]]) -> T:
+        """Retry transient broker failures with exponential backoff until success or stop."""
+        delay = 0.1
+        while True:
+            try:
+                return await action()
+            except KafkaError as exc:
+                self.metrics.retries.inc()
+                log.warning(
+                    "transient_failure", action=what, error=type(exc).__name__, retry_in_s=delay
+                )
+                if self.stopping.is_set():
+                    raise
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _publish(
+        self, publisher: KafkaPublisher, outputs: Sequence[Outgoing], origin: str
+    ) -> None:
+        for index, out in enumerate(outputs):
+            topic = self.topology.topic(out.topic)
+            sealed, _ = self.sealer.seal(
+                topic=topic,
+                schema_name=out.schema_name,
+                record=dict(out.record),
+                recipients=out.recipients,
+                correlation_id=out.correlation_id,
+                message_id=output_id(origin, index),
+            )
+            key = (out.key or out.correlation_id).encode()
+            await self._retry(
+                "publish",
+                lambda t=topic, s=sealed, k=key: (  # type: ignore[misc]
+                    publisher.publish(t, s, key=k)
+                ),
+            )
+            self.metrics.messages_out(topic).inc()
+
+    async def _handle(self, inbox: Inbox, opened: Opened, message: Consumed) -> list[Outgoing]:
+        """The handler's outputs; repeated failure becomes a quarantine (never a crash loop)."""
+        for attempt in range(1, self.handler_attempts + 1):
+            try:
+                return await self.handler.handle(opened, message)
+            except MessageRejected:
+                raise
+            except Exception as exc:  # a bug or a poison message: retry, then quarantine
+                log.error(
+                    "handler_failed",
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                    message_id=opened.header.message_id,
+                )
+                if attempt == self.handler_attempts:
+                    raise MessageRejected(
+                        RejectReason.INVALID_CONTENT,
+                        f"handler failed {attempt} times: {type(exc).__name__}",
+                    ) from exc
+                await asyncio.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
+    async def _process(self, inbox: Inbox, publisher: KafkaPublisher, message: Consumed) -> None:
+        began = time.perf_counter()
+        self.metrics.messages_in(message.topic).inc()
+        expect = self.handler.accepts.get(self._logical.get(message.topic, ""), set())
+        opened = await self._retry("quarantine", lambda: inbox.receive(message, expect))
+        if opened is None:
+            self.metrics.errors("rejected").inc()
+            return
+        structlog.contextvars.bind_contextvars(correlation_id=opened.header.correlation_id)
+        try:
+            outputs = await self._handle(inbox, opened, message)
+        except MessageRejected as exc:
+            rejected = exc
+            self.metrics.errors(rejected.reason.value).inc()
+            await self._retry("quarantine", lambda: inbox.quarantine(message, rejected))
+            inbox.processed(opened)
+            return
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
+        await self._publish(publisher, outputs, opened.header.message_id)
+        inbox.processed(opened)
+        self.processed += 1
+        self.metrics.latency.observe(time.perf_counter() - began)
+
+    async def run(self) -> None:
+        """Serve until request_stop() or SIGTERM/SIGINT."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        kafka = self.settings.kafka
+        assert kafka is not None, "resolve Kafka settings before running"
+        seen = SqliteSeenMessages(self.settings.state_dir(self.handler.name) / "seen.db")
+        publisher = KafkaPublisher(kafka)
+        group = self.topology.group_prefix(self.handler.principal) + self.handler.name
+        subscription = KafkaSubscription(
+            kafka, list(self._logical), group, max_poll_interval_ms=600_000
+        )
+        inbox = Inbox(
+            service=self.handler.name,
+            opener=Opener(self.ring, seen, clock=self.clock),
+            sealer=self.sealer,
+            publisher=publisher,
+            quarantine_topic=self.topology.topic("mash.quarantine"),
+            clock=self.clock,
+        )
+        await self.health.start(self.settings.health_host, self.settings.health_port)
+        try:
+            await self._retry("connect", publisher.start)
+            await self._retry("subscribe", subscription.start)
+            self.started.set()
+            log.info(
+                "service_started",
+                service=self.handler.name,
+                health_port=self.health.port,
+                topics=sorted(self._logical),
+            )
+            await self._loop(inbox, publisher, subscription)
+        finally:
+            await self._shutdown(publisher, subscription)
+            seen.close()
+            self.handler.close()
+            await self.health.stop()
+
+    async def _loop(
+        self, inbox: Inbox, publisher: KafkaPublisher, subscription: KafkaSubscription
+    ) -> None:
+        batches = subscription.batches(self.settings.poll_timeout_ms, self.settings.max_batch)
+        while not self.stopping.is_set():
+            try:
+                batch = await batches.__anext__()
+            except KafkaError as exc:
+                log.warning("poll_failed", error=type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            self.metrics.last_poll.set(time.time())
+            done: list[Consumed] = []
+            for message in batch:
+                await self._process(inbox, publisher, message)
+                done.append(message)
+                if self.stopping.is_set():
+                    break
+            if done:
+                await self._retry("commit", lambda d=done: subscription.commit(d))  # type: ignore[misc]
+            for tp, behind in subscription.lag().items():
+                self.metrics.lag(tp[0], str(tp[1])).set(behind)
+            due = await self.handler.tick(self.clock())
+            if due:
+                await self._publish(publisher, due, f"tick:{uuid.uuid4()}")
+
+    async def _shutdown(self, publisher: KafkaPublisher, subscription: KafkaSubscription) -> None:
+        """Close producer and consumer, bounded even when the broker is unreachable."""
+        timeout = self.settings.shutdown_timeout_s
+        for name, closer in (("consumer", subscription.stop), ("producer", publisher.stop)):
+            try:
+                await asyncio.wait_for(closer(), timeout)
+            except (TimeoutError, KafkaError) as exc:
+                log.warning("close_timed_out", part=name, error=type(exc).__name__)
+        log.info("service_stopped", service=self.handler.name, processed=self.processed)

@@ -1,0 +1,46 @@
+"""Settings every service shares (env prefix MASH_, or a YAML file); secrets stay masked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.paths import mash_home
+from hub.settings import KafkaSettings
+
+
+class ServiceSettings(BaseSettings):
+    """Common service settings; each service subclasses this with its own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="MASH_", extra="ignore", frozen=True)
+
+    home: Path = Field(default_factory=mash_home, description="run folder: state, keys, logs")
+    namespace: str = Field(default="", description="topic/group prefix (one per authority)")
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+    log_level: str = "INFO"
+    poll_timeout_ms: int = Field(default=500, ge=10)
+    max_batch: int = Field(default=200, ge=1)
+    shutdown_timeout_s: float = Field(default=15.0, gt=0)
+    liveness_stall_s: float = Field(
+        default=60.0, gt=0, description="no successful poll for this long: not live"
+    )
+    kafka: KafkaSettings | None = Field(default=None, description="None: the local broker")
+
+    @classmethod
+    def from_file(cls, path: Path, **overrides: Any) -> ServiceSettings:
+        """Settings from a YAML file, with environment variables still taking precedence."""
+        data = yaml.safe_load(path.read_text()) or {}
+        return cls(**{**data, **overrides})
+
+    def state_dir(self, service: str) -> Path:
+        """Where this service keeps its databases."""
+        folder = (
+            self.home / "state" / (f"{self.namespace}.{service}" if self.namespace else service)
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder

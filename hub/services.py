@@ -1,0 +1,109 @@
+"""Builds each service (firewall, collator, adapters) from settings: keys, stores, handler,
+runner. Services refuse to start with a clear error when keys, policy or sources are unusable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters import profile
+from hub.adapter import AdapterHandler
+from hub.collator.handler import CollatorHandler
+from hub.collator.state import CollatorState
+from hub.disclosure_log import DisclosureLog
+from hub.firewall.handler import FirewallHandler
+from hub.firewall.state import FirewallState
+from hub.keys import KeyRing, KeyStore
+from hub.keys.local import local_key_store
+from hub.local import client_settings
+from hub.policy.model import load_policy
+from hub.runtime.service import Handler, ServiceRunner
+from hub.runtime.settings import ServiceSettings
+from hub.secrets import SecretStore
+from hub.sources.sqlite import SqliteSource
+from hub.timescales import Timescales
+from hub.topology import Topology
+
+
+class FirewallSettings(ServiceSettings):
+    """Firewall settings (MASH_ env): policy file, checkpoint cadence, timescales."""
+
+    policy_file: Path | None = None
+    checkpoint_every: int = 100
+    checkpoint_interval_s: float = 10.0
+    timescales: Timescales = Timescales()
+
+
+class CollatorSettings(ServiceSettings):
+    """Collator settings (MASH_ env): the timescales it runs to."""
+
+    timescales: Timescales = Timescales()
+
+
+class AdapterSettings(ServiceSettings):
+    """Adapter settings (MASH_ env): where the agency's records are."""
+
+    source_path: Path | None = None
+
+
+@dataclass
+class Built:
+    """A runnable service and the handler inside it."""
+
+    runner: ServiceRunner
+    handler: Handler
+
+
+def _principal(kind: str, agency: str | None) -> str:
+    return agency.lower() if kind == "adapter" and agency else kind
+
+
+def build(
+    kind: str,
+    agency: str | None = None,
+    settings: ServiceSettings | None = None,
+    key_store: KeyStore | None = None,
+) -> Built:
+    """The service ``kind`` (firewall, collator, adapter) ready to run()."""
+    principal = _principal(kind, agency)
+    if kind == "firewall":
+        settings = settings or FirewallSettings()
+    elif kind == "collator":
+        settings = settings or CollatorSettings()
+    elif kind == "adapter":
+        if agency is None:
+            raise ValueError("an adapter needs its agency")
+        settings = settings or AdapterSettings()
+    else:
+        raise ValueError(f"unknown service {kind!r}")
+    if settings.kafka is None:
+        settings = settings.model_copy(update={"kafka": client_settings(principal, settings.home)})
+    store = key_store or local_key_store(settings.home)
+    ring = KeyRing.load(store, principal)
+    topology = Topology.load(namespace=settings.namespace)
+    handler: Handler
+    if isinstance(settings, FirewallSettings):
+        from datetime import timedelta
+
+        policy = load_policy(settings.policy_file)
+        state_dir = settings.state_dir("firewall")
+        key = SecretStore(settings.home / "secrets").get_or_create("log-pseudonym-key")
+        handler = FirewallHandler(
+            policy=policy,
+            state=FirewallState(state_dir / "referrals.db"),
+            log_store=DisclosureLog(state_dir / "disclosure-log.db"),
+            ring=ring,
+            pseudonym_key=key.get_secret_value().encode(),
+            timescales=settings.timescales,
+            checkpoint_every=settings.checkpoint_every,
+            checkpoint_interval=timedelta(seconds=settings.checkpoint_interval_s),
+        )
+    elif isinstance(settings, CollatorSettings):
+        handler = CollatorHandler(
+            CollatorState(settings.state_dir("collator") / "cases.db"), settings.timescales
+        )
+    else:
+        assert isinstance(settings, AdapterSettings) and agency is not None
+        path = settings.source_path or settings.home / "sources" / f"{agency.lower()}.db"
+        handler = AdapterHandler(profile(agency), SqliteSource(path))
+    return Built(ServiceRunner(settings, handler, ring, topology), handler)
