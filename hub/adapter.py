@@ -105,6 +105,10 @@ class AdapterHandler:
     def close(self) -> None:
         """Nothing to release beyond the source (closed by its owner)."""
 
+    async def drain(self, now: datetime) -> list[Outgoing]:
+        """Nothing to flush."""
+        return []
+
     async def tick(self, now: datetime) -> list[Outgoing]:
         """Adapters have no timers."""
         return []

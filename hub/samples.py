@@ -467,5 +467,9 @@ class Samples:
             "mash.InformationPackage": self.information_package,
             "mash.Notification": self.notification,
             "mash.Quarantined": self.quarantined,
+            "mash.CaseOpened": self.case_opened,
+            "mash.Chaser": self.chaser,
+            "mash.Relevel": self.relevel,
+            "mash.Checkpoint": self.checkpoint,
         }
         return builders[schema_name]()

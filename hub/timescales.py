@@ -29,6 +29,9 @@ class Timescales(BaseModel):
     )
     level2_package: timedelta = timedelta(hours=24)
     level1_working_days: int = Field(default=3, ge=1)
+    nfa_advice: timedelta = Field(
+        default=timedelta(hours=24), description="advice to the referrer after no further action"
+    )
     chaser_points: tuple[float, ...] = Field(
         default=(0.5, 0.8), description="fractions of the time to deadline when chasers go out"
     )
@@ -63,7 +66,7 @@ def add_working_days(received: datetime, days: int) -> datetime:
 
 
 def deadline(level: str, received: datetime, scales: Timescales | None = None) -> datetime | None:
-    """When the package is due for a referral at ``level`` (None: no package, NFA)."""
+    """When the package (for NFA: the advice to the referrer) is due at ``level``."""
     scales = scales or Timescales()
     if level == "LEVEL_3":
         return received + scales.level3_package
@@ -71,6 +74,8 @@ def deadline(level: str, received: datetime, scales: Timescales | None = None) -
         return received + scales.level2_package
     if level == "LEVEL_1":
         return add_working_days(received, scales.level1_working_days)
+    if level == "NFA":
+        return received + scales.nfa_advice
     return None
 
 

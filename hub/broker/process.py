@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from hub.broker.config import ADMIN_USER, BrokerConfig, render_server_properties
 from hub.broker.errors import ClusterMismatch, NotRunning, PortInUse, StartFailed, ToolMissing
 from hub.broker.fetch import KAFKA_VERSION, fetch_kafka
+from hub.proc import alive
 from hub.secrets import SecretStore
 from hub.settings import KafkaSettings
 
@@ -320,11 +321,7 @@ class LocalBroker:
     def _alive(self, pid: int) -> bool:
         if self._proc is not None and self._proc.pid == pid:
             return self._proc.poll() is None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        return alive(pid)
 
     def reset(self) -> None:
         """Stop the broker and delete its data (topics, users, ACLs); secrets are kept."""

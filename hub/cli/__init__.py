@@ -5,11 +5,17 @@ from __future__ import annotations
 import click
 
 from hub import __version__
+from hub.cli.audit import audit
 from hub.cli.broker import broker
 from hub.cli.demo import demo
 from hub.cli.keys import keys
+from hub.cli.packages import notifications, packages
 from hub.cli.provision import provision
+from hub.cli.referrals import refer, referrals, triage
 from hub.cli.schemas import schemas
+from hub.cli.serve import serve
+from hub.cli.sources import sources
+from hub.cli.stack import down, status, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -26,9 +32,23 @@ cli.add_command(broker)
 cli.add_command(provision)
 cli.add_command(keys)
 cli.add_command(schemas)
-cli.add_command(demo)
+for command in (
+    serve,
+    sources,
+    refer,
+    triage,
+    referrals,
+    packages,
+    notifications,
+    audit,
+    up,
+    down,
+    status,
+    demo,
+):
+    cli.add_command(command)
 
 
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
     """Console-script entry point."""
-    cli(prog_name="mash")
+    cli(args=args, prog_name="mash")

@@ -167,6 +167,10 @@ class CollatorHandler:
             )
         ]
 
+    async def drain(self, now: datetime) -> list[Outgoing]:
+        """Nothing to flush: timers are re-armed from state after a restart."""
+        return []
+
     async def tick(self, now: datetime) -> list[Outgoing]:
         """Chasers that are due, and packages whose deadline has come."""
         out: list[Outgoing] = []

@@ -64,6 +64,9 @@ class Handler(Protocol):
     async def tick(self, now: datetime) -> list[Outgoing]:
         """Outputs due to time passing (deadlines, chasers); called after every poll."""
 
+    async def drain(self, now: datetime) -> list[Outgoing]:
+        """Last outputs before shutdown (e.g. a final log checkpoint)."""
+
     def ready(self) -> tuple[bool, str]:
         """Whether the handler's own dependencies (e.g. its source database) are usable."""
 
@@ -232,6 +235,13 @@ class ServiceRunner:
                 topics=sorted(self._logical),
             )
             await self._loop(inbox, publisher, subscription)
+            final = await self.handler.drain(self.clock())
+            if final:
+                with contextlib.suppress(KafkaError):
+                    await asyncio.wait_for(
+                        self._publish(publisher, final, f"drain:{uuid.uuid4()}"),
+                        self.settings.shutdown_timeout_s,
+                    )
         finally:
             await self._shutdown(publisher, subscription)
             seen.close()

@@ -1,0 +1,5 @@
+"""`python -m hub` runs the `mash` command line."""
+
+from hub.cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""`mash packages ...` and `mash notifications list`: the duty manager's view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import click
+
+from hub.cli.common import friendly_errors, principal
+from hub.dutymanager import PRINCIPAL, Inbox, sync, wait_for
+from hub.render import package_text
+
+
+def _inbox() -> tuple[Inbox, Any]:
+    me = principal(PRINCIPAL)
+    inbox = Inbox(me.home / "state" / "dutymanager" / "inbox.db")
+    asyncio.run(sync(inbox, me.ring, me.kafka, me.topology))
+    return inbox, me
+
+
+def _json(value: Any) -> str:
+    return json.dumps(
+        value, indent=2, default=lambda v: v.hex() if isinstance(v, bytes) else v.isoformat()
+    )
+
+
+@click.group()
+def packages() -> None:
+    """MASH information packages received by the duty manager."""
+
+
+@packages.command("list")
+@friendly_errors
+def list_packages() -> None:
+    """One line per package and addendum: referral, level, deadline met, agencies answered."""
+    inbox, _ = _inbox()
+    for p in inbox.packages():
+        answered = sum(a["answer"] != "NO_RESPONSE" for a in p["agencies"])
+        kind = f"addendum {p['addendum']}" if p["addendum"] else "package"
+        click.echo(
+            f"{p['referral_id']}  {p['level']:8} {kind:11} "
+            f"deadline {'met' if p['deadline_met'] else 'MISSED':6} "
+            f"agencies {answered}/{len(p['agencies'])}  {p['created_at']:%Y-%m-%d %H:%M}"
+        )
+    inbox.close()
+
+
+@packages.command()
+@click.argument("referral_id")
+@click.option("--json", "as_json", is_flag=True, help="The full records as JSON.")
+@friendly_errors
+def show(referral_id: str, as_json: bool) -> None:
+    """The package (and addenda) of REFERRAL_ID (or a unique prefix of it)."""
+    inbox, _ = _inbox()
+    found = inbox.packages(referral_id)
+    inbox.close()
+    if not found:
+        raise click.ClickException(f"no package for {referral_id} yet")
+    if as_json:
+        click.echo(_json(found))
+        return
+    click.echo("\n\n".join(package_text(p) for p in found))
+
+
+@packages.command()
+@click.argument("referral_id")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds.")
+@friendly_errors
+def wait(referral_id: str, timeout: float) -> None:
+    """Wait until the package of REFERRAL_ID arrives (exit 1 on timeout)."""
+    me = principal(PRINCIPAL)
+    inbox = Inbox(me.home / "state" / "dutymanager" / "inbox.db")
+    try:
+        found = asyncio.run(wait_for(inbox, me.ring, me.kafka, me.topology, referral_id, timeout))
+    except TimeoutError as exc:
+        raise click.ClickException(f"no package for {referral_id} within {timeout}s") from exc
+    finally:
+        inbox.close()
+    click.echo(f"{referral_id}: {len(found)} package(s)")
+
+
+@click.group()
+def notifications() -> None:
+    """Immediate notifications (Level 3)."""
+
+
+@notifications.command("list")
+@friendly_errors
+def list_notifications() -> None:
+    """Every notification received."""
+    inbox, _ = _inbox()
+    for n in inbox.notifications():
+        click.echo(
+            f"{n['created_at']:%Y-%m-%d %H:%M:%S}  {n['referral_id']}  {n['level']}  "
+            f"to {', '.join(n['recipients'])}: {n['message']}"
+        )
+    inbox.close()
