@@ -560,13 +560,11 @@ class FirewallHandler:
         ]
         if new == "LEVEL_3" and old != "LEVEL_3":
             outputs.append(self._notification(referral, now))
-        escalated = ("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3").index(new) > (
-            "NFA",
-            "LEVEL_1",
-            "LEVEL_2",
-            "LEVEL_3",
-        ).index(old)
-        if escalated:
+        order = ("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3")
+        # The re-plan goes first: the collator must know the new level before the
+        # re-assessed disclosures (same key, same partition, so the order is kept).
+        outputs.append(self._case_opened(referral, state, now))
+        if order.index(new) > order.index(old):
             for response in self.state.responses(referral["referral_id"]):
                 out, more = self._assess(
                     referral, state, response, f"{origin}:{response['response_id']}", "", now
@@ -574,6 +572,5 @@ class FirewallHandler:
                 outputs.append(out)
                 entries.extend(more)
         self.log.append(entries)
-        outputs.append(self._case_opened(referral, state, now))
         log.info("referral_relevelled", referral_id=referral["referral_id"], old=old, new=new)
         return outputs

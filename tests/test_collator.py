@@ -1,0 +1,139 @@
+"""The collator's rules with a controllable clock: chasers, partial packages at the deadline,
+addenda for late responses, state that survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hub.collator.handler import CollatorHandler
+from hub.collator.state import CollatorState
+from hub.samples import Samples
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _case(agencies: tuple[str, ...] = ("POLICE", "HOUSING")) -> dict:
+    opened = Samples().case_opened()
+    opened["referral"]["level"] = "LEVEL_2"
+    opened["deadline"] = T0 + timedelta(hours=24)
+    opened["requests"] = [
+        {
+            "request_id": f"req-{a}",
+            "agency": a,
+            "issued_at": T0,
+            "deadline": T0 + timedelta(hours=24),
+        }
+        for a in agencies
+    ]
+    return opened
+
+
+def _finding(referral_id: str, agency: str) -> dict:
+    finding = Samples().disclosed_information()
+    finding.update(referral_id=referral_id, agency=agency, disclosure_id=f"d-{agency}")
+    return finding
+
+
+def _handler(tmp_path: Path, clock: Clock) -> CollatorHandler:
+    return CollatorHandler(CollatorState(tmp_path / "cases.db"), clock=clock)
+
+
+def test_package_as_soon_as_every_agency_answered(tmp_path: Path) -> None:
+    """All answered before the deadline: one package, deadline met."""
+    clock = Clock()
+    handler = _handler(tmp_path, clock)
+    case = _case()
+    rid = case["referral"]["referral_id"]
+    assert handler.on_case(case) == []
+    clock.now = T0 + timedelta(hours=1)
+    assert handler.on_finding(_finding(rid, "POLICE")) == []
+    out = handler.on_finding(_finding(rid, "HOUSING"))
+    package = out[0].record
+    assert out[0].topic == "mash.packages" and package["deadline_met"] is True
+    assert {a["answer"] for a in package["agencies"]} == {"ANSWERED"}
+
+
+def test_chasers_then_partial_package_at_deadline(tmp_path: Path) -> None:
+    """An agency that never answers is chased twice, then marked NO_RESPONSE at the deadline."""
+    clock = Clock()
+    handler = _handler(tmp_path, clock)
+    case = _case()
+    rid = case["referral"]["referral_id"]
+    handler.on_case(case)
+    handler.on_finding(_finding(rid, "POLICE"))
+    clock.now = T0 + timedelta(hours=12, minutes=1)
+    first = asyncio.run(handler.tick(clock.now))
+    assert [(o.topic, o.record["agency"], o.record["chaser"]) for o in first] == [
+        ("mash.chasers", "HOUSING", 1)
+    ]
+    assert asyncio.run(handler.tick(clock.now)) == []  # not chased twice for one point
+    clock.now = T0 + timedelta(hours=19, minutes=30)
+    assert [o.record["chaser"] for o in asyncio.run(handler.tick(clock.now))] == [2]
+    clock.now = T0 + timedelta(hours=24)
+    out = asyncio.run(handler.tick(clock.now))
+    package = out[0].record
+    statuses = {a["agency"]: (a["answer"], a["chasers"]) for a in package["agencies"]}
+    assert statuses == {"POLICE": ("ANSWERED", 0), "HOUSING": ("NO_RESPONSE", 2)}
+    assert package["deadline_met"] is True
+
+
+def test_late_response_becomes_an_addendum(tmp_path: Path) -> None:
+    """After the package went out, a late answer is sent as addendum 1 with only itself."""
+    clock = Clock()
+    handler = _handler(tmp_path, clock)
+    case = _case()
+    rid = case["referral"]["referral_id"]
+    handler.on_case(case)
+    clock.now = T0 + timedelta(hours=25)
+    asyncio.run(handler.tick(clock.now))
+    out = handler.on_finding(_finding(rid, "HOUSING"))
+    addendum = out[0].record
+    assert addendum["addendum"] == 1 and [f["agency"] for f in addendum["findings"]] == ["HOUSING"]
+    assert {a["agency"]: a["answer"] for a in addendum["agencies"]}["HOUSING"] == "ANSWERED_LATE"
+
+
+def test_state_survives_restart_and_timers_rearm(tmp_path: Path) -> None:
+    """A new collator over the same database packages at the deadline, exactly once."""
+    clock = Clock()
+    first = _handler(tmp_path, clock)
+    case = _case()
+    first.on_case(case)
+    first.close()
+    second = _handler(tmp_path, clock)
+    clock.now = T0 + timedelta(hours=24, seconds=1)
+    out = [o for o in asyncio.run(second.tick(clock.now)) if o.topic == "mash.packages"]
+    assert len(out) == 1 and out[0].record["deadline_met"] is False
+    assert [o for o in asyncio.run(second.tick(clock.now)) if o.topic == "mash.packages"] == []
+
+
+def test_redelivered_finding_changes_nothing(tmp_path: Path) -> None:
+    """The same disclosure twice is counted once."""
+    clock = Clock()
+    handler = _handler(tmp_path, clock)
+    case = _case(("POLICE", "HOUSING"))
+    rid = case["referral"]["referral_id"]
+    handler.on_case(case)
+    handler.on_finding(_finding(rid, "POLICE"))
+    assert handler.on_finding(_finding(rid, "POLICE")) == []
+
+
+def test_no_further_action_gets_advice_package_at_once(tmp_path: Path) -> None:
+    """NFA: no agency research; the advice package is produced immediately."""
+    clock = Clock()
+    handler = _handler(tmp_path, clock)
+    case = _case(())
+    case["referral"]["level"] = "NFA"
+    out = handler.on_case(case)
+    assert out[0].record["level"] == "NFA" and out[0].record["findings"] == []

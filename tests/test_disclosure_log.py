@@ -1,0 +1,166 @@
+"""The disclosure log is append-only and every kind of tampering is found by verify."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.disclosure_log import AppendOnlyViolation, DisclosureLog, sign_checkpoint, verify_log
+from hub.disclosure_log.checkpoint import verify_checkpoint
+
+KEY = Ed25519PrivateKey.generate()
+
+
+def _entries(n: int, start: int = 0) -> list[dict]:
+    return [
+        {
+            "entry_id": f"e{i}",
+            "correlation_id": "ref-1",
+            "at": f"2026-11-21T10:00:{i:02d}",
+            "operation": "withhold",
+            "decision": "WITHHELD",
+            "rule_id": "L1-police-withhold",
+            "subject_pseudonyms": ["ps:abc"],
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def _log(tmp_path: Path, n: int = 10, checkpoint_at: int | None = None) -> DisclosureLog:
+    log = DisclosureLog(tmp_path / "log.db")
+    log.append(_entries(checkpoint_at or n))
+    size, root, chain = log.root()
+    log.add_checkpoint(sign_checkpoint("test", size, root, chain, KEY))
+    if checkpoint_at is not None:
+        log.append(_entries(n - checkpoint_at, checkpoint_at))
+    return log
+
+
+def _raw(tmp_path: Path) -> sqlite3.Connection:
+    """The attacker's view: direct SQL with the protective triggers dropped."""
+    db = sqlite3.connect(tmp_path / "log.db", isolation_level=None)
+    for trigger in ("entries_no_update", "entries_no_delete", "subjects_no_delete"):
+        db.execute(f"DROP TRIGGER {trigger}")
+    return db
+
+
+def _verify(log: DisclosureLog, witnessed: list[str] | None = None):  # type: ignore[no-untyped-def]
+    return verify_log(log, [KEY.public_key()], witnessed or [])
+
+
+def test_clean_log_verifies(tmp_path: Path) -> None:
+    """Entries, chain and checkpoint all check out."""
+    report = _verify(_log(tmp_path))
+    assert report.ok and report.entries == 10 and report.checkpoints == 1
+
+
+def test_store_refuses_update_and_delete(tmp_path: Path) -> None:
+    """UPDATE and DELETE are refused by the database itself."""
+    log = _log(tmp_path)
+    with pytest.raises(AppendOnlyViolation):
+        log.try_update("UPDATE entries SET body = '{}' WHERE seq = 1")
+    with pytest.raises(AppendOnlyViolation):
+        log.try_update("DELETE FROM entries WHERE seq = 1")
+
+
+def test_redelivered_entries_are_appended_once(tmp_path: Path) -> None:
+    """Appending the same entry ids again adds nothing (idempotent under redelivery)."""
+    log = _log(tmp_path)
+    assert log.append(_entries(10)) == 0 and log.size() == 10
+
+
+def test_edited_entry_is_found(tmp_path: Path) -> None:
+    """Changing an entry's content is pinpointed to that entry."""
+    log = _log(tmp_path)
+    body = json.loads(next(log.entries("seq = 4")).raw)
+    body["decision"] = "RELEASED"
+    _raw(tmp_path).execute(
+        "UPDATE entries SET body = ? WHERE seq = 4",
+        (json.dumps(body, sort_keys=True, separators=(",", ":")),),
+    )
+    report = _verify(log)
+    assert not report.ok and report.first_bad_entry == 4
+    assert "entry 4 was modified" in report.problems[0]
+
+
+def test_deleted_entry_is_found(tmp_path: Path) -> None:
+    """A missing entry is reported at its position."""
+    log = _log(tmp_path)
+    _raw(tmp_path).execute("DELETE FROM entries WHERE seq = 6")
+    report = _verify(log)
+    assert report.first_bad_entry == 6 and "entry 6 is missing" in report.problems[0]
+
+
+def test_reordered_entries_are_found(tmp_path: Path) -> None:
+    """Swapping two entries breaks the chain where the first moved one sits."""
+    log = _log(tmp_path)
+    db = _raw(tmp_path)
+    rows = {
+        s: db.execute("SELECT entry_id, body, leaf FROM entries WHERE seq = ?", (s,)).fetchone()
+        for s in (3, 4)
+    }
+    db.execute("UPDATE entries SET entry_id = 'tmp' WHERE seq = 3")
+    for seq, other in ((4, 3), (3, 4)):
+        db.execute(
+            "UPDATE entries SET entry_id = ?, body = ?, leaf = ? WHERE seq = ?", (*rows[other], seq)
+        )
+    report = _verify(log)
+    assert report.first_bad_entry == 3 and "hash chain" in report.problems[0]
+
+
+def test_inserted_entry_is_found(tmp_path: Path) -> None:
+    """An entry slipped in between breaks the chain at that position."""
+    log = _log(tmp_path)
+    db = _raw(tmp_path)
+    db.execute("UPDATE entries SET seq = seq + 100 WHERE seq > 5")
+    db.execute("UPDATE entries SET seq = seq - 99 WHERE seq > 100")
+    forged = json.dumps(_entries(1, 99)[0], sort_keys=True, separators=(",", ":"))
+    from hub.disclosure_log.merkle import leaf_hash
+
+    db.execute(
+        "INSERT INTO entries VALUES (6, 'x', 'ref-1', 'now', ?, ?, ?)",
+        (forged, leaf_hash(forged.encode()), b"\x00" * 32),
+    )
+    report = _verify(log)
+    assert report.first_bad_entry == 6 and "hash chain" in report.problems[0]
+
+
+def test_rewritten_history_is_caught_by_the_signed_checkpoint(tmp_path: Path) -> None:
+    """An attacker who recomputes every hash still cannot match the signed checkpoint."""
+    log = _log(tmp_path)
+    entries = [e.body for e in log.entries()]
+    entries[2]["decision"] = "RELEASED"
+    rebuilt = DisclosureLog(tmp_path / "rebuilt.db")
+    rebuilt.append(entries)
+    for note in log.checkpoint_notes():
+        rebuilt.add_checkpoint(verify_checkpoint(note, KEY.public_key()))
+    report = _verify(rebuilt)
+    assert not report.ok and report.first_bad_entry == 1
+    assert "differ from the signed checkpoint" in report.problems[0]
+
+
+def test_truncation_after_the_last_checkpoint_needs_witnesses(tmp_path: Path) -> None:
+    """Dropping the tail (and the checkpoint table) is caught only against witnessed notes."""
+    log = _log(tmp_path, n=12, checkpoint_at=8)
+    size, root, chain = log.root()
+    witnessed = sign_checkpoint("test", size, root, chain, KEY).note  # published to mash.audit
+    db = _raw(tmp_path)
+    db.execute("DROP TRIGGER checkpoints_no_delete")
+    db.execute("DELETE FROM entries WHERE seq > 8")
+    assert _verify(log).ok  # the database alone cannot tell
+    report = _verify(log, [witnessed])
+    assert not report.ok and "log truncated" in report.problems[0]
+    assert report.first_bad_entry == 9
+
+
+def test_forged_checkpoint_is_refused(tmp_path: Path) -> None:
+    """A checkpoint signed by another key does not verify."""
+    log = _log(tmp_path)
+    size, root, chain = log.root()
+    forged = sign_checkpoint("test", size, root, chain, Ed25519PrivateKey.generate()).note
+    report = _verify(log, [forged])
+    assert not report.ok and "signature" in report.problems[0]
