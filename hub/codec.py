@@ -18,6 +18,48 @@ MAGIC = b"\xc3\x01"
 _FRAME_HEADER = len(MAGIC) + 8
 
 
+def fill_defaults(schema: Any, value: Any, named: dict[str, Any] | None = None) -> Any:
+    """``value`` with every missing field that has a schema default filled in (recursively);
+    for records written by people (a referral file), before the strict check."""
+    named = {} if named is None else named
+    if isinstance(schema, str):
+        schema = named.get(schema, schema)
+    if isinstance(schema, list):
+        for branch in schema:
+            if (
+                isinstance(branch, dict)
+                and branch.get("type") == "record"
+                and isinstance(value, dict)
+            ):
+                return fill_defaults(branch, value, named)
+            if (
+                isinstance(branch, str)
+                and isinstance(named.get(branch), dict)
+                and isinstance(value, dict)
+            ):
+                return fill_defaults(named[branch], value, named)
+        return value
+    if not isinstance(schema, dict):
+        return value
+    kind = schema.get("type")
+    if kind == "record":
+        named[schema["name"]] = schema
+        if not isinstance(value, dict):
+            return value
+        out = dict(value)
+        for field in schema["fields"]:
+            if field["name"] not in out and "default" in field:
+                out[field["name"]] = field["default"]
+            if field["name"] in out:
+                out[field["name"]] = fill_defaults(field["type"], out[field["name"]], named)
+        return out
+    if kind == "array" and isinstance(value, list):
+        return [fill_defaults(schema["items"], v, named) for v in value]
+    if kind in ("enum", "fixed"):
+        named[schema["name"]] = schema
+    return value
+
+
 class Codec:
     """Encodes records with the current schema; decodes any known writer version into it."""
 

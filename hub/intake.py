@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from hub.codec import Codec
+from hub.codec import Codec, fill_defaults
 from hub.envelope import Sealer
 from hub.errors import MessageRejected
 from hub.keys import KeyRing
@@ -53,13 +53,15 @@ def prepare(raw: dict[str, Any]) -> dict[str, Any]:
     referral: dict[str, Any] = _dates(dict(raw))
     referral.setdefault("referral_id", str(uuid.uuid4()))
     referral.setdefault("received_at", datetime.now(UTC))
-    try:
-        Codec().encode("mash.Referral", referral)
-    except MessageRejected as exc:
-        raise ReferralInvalid(exc.detail) from exc
+    codec = Codec()
+    referral = fill_defaults(codec.registry.current("mash.Referral").full, referral)
     found = problems(referral)
     if found:
         raise ReferralInvalid("; ".join(found))
+    try:
+        codec.encode("mash.Referral", referral)
+    except MessageRejected as exc:
+        raise ReferralInvalid(exc.detail) from exc
     return referral
 
 
