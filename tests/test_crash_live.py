@@ -27,14 +27,14 @@ N = 40
 
 
 async def _send_requests(
-    kafka: KafkaCluster, topology: Topology, keys: TestKeys, sources: Path
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, sources: Path, offset: int = 0
 ) -> set[str]:
     referral = referral_for_household(sources, "LEVEL_2", seed=2)
     topic = topology.topic("mash.requests.police")
     ids = set()
     sealer = Sealer(keys.ring("firewall"))
     async with KafkaPublisher(kafka.settings("firewall")) as publisher:
-        for i in range(N):
+        for i in range(offset, offset + N):
             request = {
                 "request_id": f"req-{i}",
                 "referral_id": f"ref-{i}",

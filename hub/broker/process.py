@@ -62,7 +62,10 @@ def _java_major() -> int:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Nobody listens on the port (connections lingering in TIME_WAIT do not count: the
+    broker binds with SO_REUSEADDR too, so a restart can reuse its own ports)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
