@@ -29,6 +29,7 @@ class FirewallSettings(ServiceSettings):
     """Firewall settings (MASH_ env): policy file, checkpoint cadence, timescales."""
 
     policy_file: Path | None = None
+    log_url: str | None = None  # postgresql://... ; None: SQLite in the state folder
     checkpoint_every: int = 100
     checkpoint_interval_s: float = 10.0
     timescales: Timescales = Timescales()
@@ -91,7 +92,7 @@ def build(
         handler = FirewallHandler(
             policy=policy,
             state=FirewallState(state_dir / "referrals.db"),
-            log_store=DisclosureLog(state_dir / "disclosure-log.db"),
+            log_store=DisclosureLog(settings.log_url or state_dir / "disclosure-log.db"),
             ring=ring,
             pseudonym_key=key.get_secret_value().encode(),
             timescales=settings.timescales,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything MASH Exchange needs on a fresh Debian machine, idempotently:
-# Debian packages (Java 17 for the Kafka broker, Maven to fetch it, PostgreSQL for its tests),
+# Debian packages (Java 17 for the Kafka broker, Maven to fetch it, PostgreSQL for the log),
 # a Python 3.11 virtualenv with the pinned dependencies, and the Kafka jars from Maven Central.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,9 @@ missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v make >/dev/null 2>&1 || missing+=(make)
+# PostgreSQL server binaries: the disclosure log's production store, started by the tests.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 ||
+  missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

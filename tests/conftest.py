@@ -9,6 +9,7 @@ import pytest
 from hub.topology import Topology
 from tests.brokers import KafkaCluster, cluster_from_env, fresh_namespace
 from tests.keyring import TestKeys
+from tests.postgres import postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +30,10 @@ def topology(kafka: KafkaCluster, request: pytest.FixtureRequest) -> Topology:
 def keys(tmp_path_factory: pytest.TempPathFactory) -> TestKeys:
     """Keys for every topology principal (created once per session)."""
     return TestKeys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the session (the log's production store)."""
+    with postgres_server() as url:
+        yield url

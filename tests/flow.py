@@ -66,6 +66,7 @@ async def running_flow(
     people: int = 600,
     timescales: Timescales | None = None,
     only: tuple[str, ...] | None = None,
+    log_url: str | None = None,
 ) -> AsyncIterator[Flow]:
     """Generate sources, start every service, yield, then stop them all (SIGTERM path)."""
     Population(seed=5).write(home / "sources", people)
@@ -81,6 +82,7 @@ async def running_flow(
                 kafka=kafka.settings("firewall"),
                 timescales=scales,
                 checkpoint_interval_s=1.0,
+                log_url=log_url,
             ),
         ),
         (

@@ -105,3 +105,34 @@ async def test_level1_and_level3_about_one_household_disclose_differently(
         assert report.ok, report.problems
     finally:
         log.close()
+
+
+async def test_whole_flow_with_the_log_on_postgresql(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path, postgres_url: str
+) -> None:
+    """The production log store: a Level 2 referral's decisions land in PostgreSQL, verifiable."""
+    import psycopg
+
+    database = "flow_" + topology.namespace.replace("-", "_")
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute(f"CREATE DATABASE {database}")
+    url = postgres_url.rsplit("/", 1)[0] + "/" + database
+    async with running_flow(kafka, topology, keys, tmp_path, log_url=url) as flow:
+        referral = referral_for_household(
+            tmp_path / "sources", "LEVEL_2", seed=12, known_to="police"
+        )
+        intake = await flow.publisher("intake")
+        try:
+            await publish_referral(referral, keys.ring("intake"), topology, intake)
+        finally:
+            await intake.stop()
+        await flow.read("mash.packages", "dutymanager", 1)
+    log = DisclosureLog(url)
+    try:
+        decisions = [e.body for e in log.entries() if e.body.get("decision")]
+        assert decisions, f"{log.size()} entries, none a decision"
+        assert {e["correlation_id"] for e in decisions} == {referral["referral_id"]}
+        report = verify_log(log, [keys.ring("firewall").signing_key.public_key()])
+        assert report.ok and report.checkpoints >= 1, report.problems
+    finally:
+        log.close()

@@ -28,6 +28,8 @@ from hub.transport.kafka import KafkaSubscription
 
 
 def _log() -> DisclosureLog:
+    if url := os.environ.get("MASH_LOG_URL"):
+        return DisclosureLog(url)
     ns = os.environ.get("MASH_NAMESPACE", "")
     path = mash_home() / "state" / (f"{ns}.firewall" if ns else "firewall") / "disclosure-log.db"
     if not path.is_file():
@@ -79,7 +81,8 @@ def _filter(
 @click.group()
 def audit() -> None:
     """Review the disclosure log: who asked, what was released or withheld, why, under which
-    policy version and lawful basis. Subjects appear only as keyed pseudonyms."""
+    policy version and lawful basis. Subjects appear only as keyed pseudonyms. The log is the
+    firewall's SQLite file in MASH_HOME, or the PostgreSQL database named by MASH_LOG_URL."""
 
 
 def _filters(fn: Any) -> Any:

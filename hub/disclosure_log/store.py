@@ -12,42 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from hub.disclosure_log.checkpoint import Checkpoint
+from hub.disclosure_log.dialects import POSTGRES, SQLITE
 from hub.disclosure_log.merkle import chain_hash, leaf_hash, root
 
 GENESIS = b"\x00" * 32
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    seq INTEGER PRIMARY KEY,
-    entry_id TEXT NOT NULL UNIQUE,
-    correlation_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    body TEXT NOT NULL,
-    leaf BLOB NOT NULL,
-    chain BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_correlation ON entries (correlation_id);
-CREATE TABLE IF NOT EXISTS subjects (
-    seq INTEGER NOT NULL REFERENCES entries (seq),
-    pseudonym TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS subjects_pseudonym ON subjects (pseudonym);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    size INTEGER PRIMARY KEY,
-    note TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
-BEGIN SELECT RAISE(ABORT, 'disclosure log is append-only: UPDATE refused'); END;
-CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
-BEGIN SELECT RAISE(ABORT, 'disclosure log is append-only: DELETE refused'); END;
-CREATE TRIGGER IF NOT EXISTS subjects_no_update BEFORE UPDATE ON subjects
-BEGIN SELECT RAISE(ABORT, 'disclosure log is append-only: UPDATE refused'); END;
-CREATE TRIGGER IF NOT EXISTS subjects_no_delete BEFORE DELETE ON subjects
-BEGIN SELECT RAISE(ABORT, 'disclosure log is append-only: DELETE refused'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'disclosure log is append-only: UPDATE refused'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'disclosure log is append-only: DELETE refused'); END;
-"""
 
 
 class AppendOnlyViolation(RuntimeError):
@@ -73,23 +41,44 @@ class StoredEntry:
 
 
 class DisclosureLog:
-    """Append-only disclosure log over SQLite."""
+    """Append-only disclosure log over SQLite (a path) or PostgreSQL (a postgresql:// URL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, where: Path | str) -> None:
+        self._lock = threading.Lock()
+        self._db: Any
+        if isinstance(where, str) and where.startswith(("postgresql://", "postgres://")):
+            import psycopg
+
+            self.path = None
+            self.dialect = POSTGRES
+            self._db = psycopg.connect(where, autocommit=True)
+            with self._lock:
+                self._db.execute("SELECT pg_advisory_lock(4242)")
+                try:
+                    self._db.execute(POSTGRES.schema)
+                finally:
+                    self._db.execute("SELECT pg_advisory_unlock(4242)")
+            self._errors: tuple[type[Exception], ...] = (psycopg.Error,)
+            return
+        path = Path(where)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.dialect = SQLITE
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        self._db.executescript(SQLITE.schema)
+        self._errors = (sqlite3.DatabaseError,)
+
+    def _q(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(self.dialect.sql(statement), tuple(params))
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
 
     def _head(self) -> tuple[int, bytes]:
-        row = self._db.execute("SELECT seq, chain FROM entries ORDER BY seq DESC LIMIT 1")
+        row = self._q("SELECT seq, chain FROM entries ORDER BY seq DESC LIMIT 1")
         found = row.fetchone()
         return (int(found[0]), bytes(found[1])) if found else (0, GENESIS)
 
@@ -98,11 +87,13 @@ class DisclosureLog:
         ``entry_id``, e.g. after a redelivery) are skipped. Returns how many were added."""
         added = 0
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(self.dialect.begin)
+            if self.dialect is POSTGRES:
+                self._db.execute("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE")
             try:
                 seq, chain = self._head()
                 for entry in entries:
-                    exists = self._db.execute(
+                    exists = self._q(
                         "SELECT 1 FROM entries WHERE entry_id = ?", (entry["entry_id"],)
                     ).fetchone()
                     if exists:
@@ -111,7 +102,7 @@ class DisclosureLog:
                     leaf = leaf_hash(raw)
                     chain = chain_hash(chain, leaf)
                     seq += 1
-                    self._db.execute(
+                    self._q(
                         "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (
                             seq,
@@ -124,7 +115,7 @@ class DisclosureLog:
                         ),
                     )
                     for pseudonym in entry.get("subject_pseudonyms", []):
-                        self._db.execute("INSERT INTO subjects VALUES (?, ?)", (seq, pseudonym))
+                        self._q("INSERT INTO subjects VALUES (?, ?)", (seq, pseudonym))
                     added += 1
                 self._db.execute("COMMIT")
             except BaseException:
@@ -140,7 +131,7 @@ class DisclosureLog:
         """Entries in order, optionally filtered by a SQL condition on the entries table."""
         sql = "SELECT seq, body, leaf, chain FROM entries"
         sql += f" WHERE {where}" if where else ""
-        for seq, body, leaf, chain in self._db.execute(sql + " ORDER BY seq", tuple(params)):
+        for seq, body, leaf, chain in self._q(sql + " ORDER BY seq", params).fetchall():
             raw = body.encode()
             yield StoredEntry(int(seq), json.loads(body), raw, bytes(leaf), bytes(chain))
 
@@ -157,9 +148,10 @@ class DisclosureLog:
         """(size, Merkle root, chain head) over the first ``size`` entries (default all)."""
         leaves, chain = [], GENESIS
         limit = size if size is not None else self.size()
-        for _, leaf, link in self._db.execute(
+        rows = self._q(
             "SELECT seq, leaf, chain FROM entries WHERE seq <= ? ORDER BY seq", (limit,)
-        ):
+        ).fetchall()
+        for _, leaf, link in rows:
             leaves.append(bytes(leaf))
             chain = bytes(link)
         return len(leaves), root(leaves), chain
@@ -167,25 +159,22 @@ class DisclosureLog:
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Keep a checkpoint (it is also published outside the database)."""
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?)",
-                (checkpoint.size, checkpoint.note),
-            )
+            self._db.execute(self.dialect.insert_checkpoint, (checkpoint.size, checkpoint.note))
 
     def checkpoint_notes(self) -> list[str]:
         """Stored checkpoint notes, oldest first."""
-        return [n for (n,) in self._db.execute("SELECT note FROM checkpoints ORDER BY size")]
+        return [n for (n,) in self._q("SELECT note FROM checkpoints ORDER BY size").fetchall()]
 
     def last_checkpoint_size(self) -> int:
         """Size of the newest checkpoint (0 if none)."""
-        row = self._db.execute("SELECT MAX(size) FROM checkpoints").fetchone()
+        row = self._q("SELECT MAX(size) FROM checkpoints").fetchone()
         return int(row[0] or 0)
 
     def try_update(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run a modifying statement; AppendOnlyViolation when the store refuses it."""
         try:
-            self._db.execute(sql, tuple(params))
-        except sqlite3.DatabaseError as exc:
+            self._q(sql, params)
+        except self._errors as exc:
             if "append-only" in str(exc):
-                raise AppendOnlyViolation(str(exc)) from exc
+                raise AppendOnlyViolation(str(exc).strip()) from exc
             raise
