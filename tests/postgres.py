@@ -40,12 +40,10 @@ def postgres_server() -> Iterator[str]:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
-    run = lambda *args: subprocess.run(
-        [*prefix, *args],
-        check=True,  # noqa: E731
-        capture_output=True,
-        text=True,
-    )
+
+    def run(*args: str) -> None:
+        subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
+
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "mash", "--no-sync")
         run(

@@ -226,3 +226,16 @@ def test_malformed_yaml_and_unknown_keys_are_refused(tmp_path: Path) -> None:
     path.write_text("rules: [\n")
     with pytest.raises(PolicyError, match="not valid YAML"):
         load_policy(path)
+
+
+def test_dissemination_recipients_are_defined_and_checked(tmp_path: Path) -> None:
+    """Locality teams may never receive police intelligence or narrative; typos are refused."""
+    for team in ("locality-east", "locality-central", "locality-west"):
+        recipient = POLICY.recipients[team]
+        assert "police.intelligence" in recipient.never_categories
+        assert {"narrative", "diagnosis"} <= set(recipient.never_fields)
+    _bad(
+        tmp_path,
+        lambda p: p["recipients"]["locality-west"].update(never_categories=["police.intel"]),
+        "recipient locality-west: unknown category",
+    )

@@ -133,6 +133,14 @@ class Policy(_Strict):
             for name in fields:
                 if name not in category_fields()[category]:
                     raise ValueError(f"protected_fields: {category} has no field {name!r}")
+        for name, recipient in self.recipients.items():
+            for category in recipient.never_categories:
+                if category not in known:
+                    raise ValueError(f"recipient {name}: unknown category {category!r}")
+            every_field = {f for fields in category_fields().values() for f in fields}
+            for field_name in recipient.never_fields:
+                if field_name not in every_field:
+                    raise ValueError(f"recipient {name}: no category has a field {field_name!r}")
         table: dict[Cell, Rule] = {}
         for rule in self.rules:
             for cell in _cells(rule, known):

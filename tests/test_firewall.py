@@ -1,0 +1,85 @@
+"""The firewall handler (no broker): a redelivered message yields the same outputs and no
+duplicate log entries; only the right senders are heard."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hub.disclosure_log import DisclosureLog
+from hub.envelope import Opener, Sealer
+from hub.errors import MessageRejected
+from hub.firewall.handler import FirewallHandler
+from hub.firewall.state import FirewallState
+from hub.policy.model import load_policy
+from hub.replay import MemorySeenMessages
+from hub.samples import Samples
+from hub.transport.base import Consumed
+from tests.keyring import TestKeys
+
+
+def _handler(tmp_path: Path, keys: TestKeys) -> FirewallHandler:
+    return FirewallHandler(
+        policy=load_policy(),
+        state=FirewallState(tmp_path / "s.db"),
+        log_store=DisclosureLog(tmp_path / "log.db"),
+        ring=keys.ring("firewall"),
+        pseudonym_key=b"k",
+    )
+
+
+def _opened(keys: TestKeys, sender: str, schema: str, record: dict, topic: str):  # type: ignore[no-untyped-def]
+    data, _ = Sealer(keys.ring(sender)).seal(
+        topic=topic, schema_name=schema, record=record, recipients=["firewall"], correlation_id="c"
+    )
+    opened = Opener(keys.ring("firewall"), MemorySeenMessages()).open(
+        data, topic=topic, remember=False
+    )
+    return opened, Consumed(topic, 0, 0, None, data)
+
+
+def test_redelivered_referral_and_response_are_idempotent(tmp_path: Path, keys: TestKeys) -> None:
+    """The same referral and response processed twice: same outputs, log entries once."""
+    handler = _handler(tmp_path, keys)
+    referral = Samples().referral("LEVEL_3")
+    opened, message = _opened(keys, "intake", "mash.Referral", referral, "mash.referrals")
+    first = asyncio.run(handler.handle(opened, message))
+    size = handler.log.size()
+    again = asyncio.run(handler.handle(opened, message))
+    assert [o.topic for o in first] == [o.topic for o in again]
+    assert {o.topic for o in first} >= {
+        "mash.requests.police",
+        "mash.notifications",
+        "mash.disclosures",
+    }
+    assert handler.log.size() == size
+    response = Samples().agency_response("POLICE")
+    response["referral_id"] = referral["referral_id"]
+    for finding, subject in zip(response["subjects"], referral["subjects"], strict=False):
+        finding["subject_id"] = subject["subject_id"]
+    opened, message = _opened(
+        keys, "police", "mash.AgencyResponse", response, "mash.responses.police"
+    )
+    out1 = asyncio.run(handler.handle(opened, message))
+    size = handler.log.size()
+    out2 = asyncio.run(handler.handle(opened, message))
+    assert out1[0].record["disclosure_id"] == out2[0].record["disclosure_id"]
+    assert handler.log.size() == size
+
+
+def test_agency_may_not_answer_for_another(tmp_path: Path, keys: TestKeys) -> None:
+    """Health cannot put a 'police' response on its topic; intake alone sends referrals."""
+    handler = _handler(tmp_path, keys)
+    response = Samples().agency_response("POLICE")
+    opened, message = _opened(
+        keys, "health", "mash.AgencyResponse", response, "mash.responses.health"
+    )
+    with pytest.raises(MessageRejected, match="only answer for itself"):
+        asyncio.run(handler.handle(opened, message))
+    opened, message = _opened(
+        keys, "police", "mash.Referral", Samples().referral(), "mash.referrals"
+    )
+    with pytest.raises(MessageRejected, match="intake principal only"):
+        asyncio.run(handler.handle(opened, message))
