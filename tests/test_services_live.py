@@ -18,6 +18,7 @@ from hub.envelope import Opener, Sealer
 from hub.errors import MessageRejected, RejectReason
 from hub.intake import publish_referral
 from hub.replay import MemorySeenMessages
+from hub.services import AdapterSettings, build
 from hub.sources.generate import referral_for_household
 from hub.timescales import Timescales
 from hub.topology import Topology
@@ -108,8 +109,8 @@ async def _raw(flow, topic: str, count: int) -> list[bytes]:  # type: ignore[no-
 async def test_silent_agency_is_chased_then_marked_no_response(
     kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
 ) -> None:
-    """Housing never answers: two chasers go out, the package comes at the deadline without
-    it; the others' findings are in."""
+    """Housing does not answer: two chasers go out, the package comes at the deadline without
+    it; when housing finally answers (to all three requests), one addendum carries it."""
     scales = Timescales(level2_package=timedelta(seconds=8), chaser_points=(0.25, 0.5))
     running = ("firewall", "collator", "police", "health", "education")
     async with running_flow(
@@ -126,6 +127,27 @@ async def test_silent_agency_is_chased_then_marked_no_response(
             await intake.stop()
         package = (await flow.read("mash.packages", "dutymanager", 1, wait_s=60))[0]
         requests = await flow.read("mash.requests.housing", "housing", 3, wait_s=30)
+        late = build(
+            "adapter",
+            "housing",
+            AdapterSettings(
+                home=tmp_path,
+                namespace=topology.namespace,
+                poll_timeout_ms=100,
+                kafka=kafka.settings("housing"),
+            ),
+            key_store=keys.store,
+        )
+        task = asyncio.create_task(late.runner.run())
+        try:
+            addendum = (await flow.read("mash.packages", "dutymanager", 2, wait_s=60))[1]
+            with pytest.raises(TimeoutError):  # the answers to the chasers add nothing more
+                await flow.read("mash.packages", "dutymanager", 3, wait_s=6)
+        finally:
+            late.runner.request_stop()
+            await task
+    assert addendum["addendum"] == 1 and [f["agency"] for f in addendum["findings"]] == ["HOUSING"]
+    assert {a["agency"]: a["answer"] for a in addendum["agencies"]}["HOUSING"] == "ANSWERED_LATE"
     statuses = {a["agency"]: (a["answer"], a["chasers"]) for a in package["agencies"]}
     assert statuses["HOUSING"] == ("NO_RESPONSE", 2)
     assert {statuses[a][0] for a in ("POLICE", "HEALTH", "EDUCATION")} == {"ANSWERED"}
@@ -201,6 +223,15 @@ async def test_health_readiness_metrics_and_no_personal_data_in_logs(
                     metrics = await answer.text()
             assert 'mash_messages_in_total{topic="' in metrics
             assert "mash_consumer_lag" in metrics
+            port = flow.services["collator"].runner.health.port
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"http://127.0.0.1:{port}/metrics") as answer,
+            ):
+                sla = await answer.text()
+            assert 'mash_time_to_package_seconds_count{level="LEVEL_3"} 1.0' in sla
+            assert 'mash_referrals_open{level="LEVEL_3"} 0.0' in sla
+            assert "mash_deadlines_breached_total" in sla
     finally:
         logging.getLogger().removeHandler(handler)
         structlog.reset_defaults()

@@ -133,9 +133,16 @@ class LocalBroker:
         state = self._state()
         client, controller = self._requested_ports
         if client is None:
-            client = int(state.get("client_port", DEFAULT_CLIENT_PORT))
+            client = int(
+                state.get("client_port", os.environ.get("MASH_BROKER_PORT", DEFAULT_CLIENT_PORT))
+            )
         if controller is None:
-            controller = int(state.get("controller_port", DEFAULT_CONTROLLER_PORT))
+            controller = int(
+                state.get(
+                    "controller_port",
+                    os.environ.get("MASH_BROKER_CONTROLLER_PORT", DEFAULT_CONTROLLER_PORT),
+                )
+            )
         client = client or free_port()
         controller = controller or free_port()
         return BrokerConfig(
@@ -149,7 +156,13 @@ class LocalBroker:
     def admin_settings(self) -> KafkaSettings:
         """Client settings for the super user (provisioning and readiness checks)."""
         state = self._state()
-        port = int(state.get("client_port", self._requested_ports[0] or DEFAULT_CLIENT_PORT))
+        requested = self._requested_ports[0]
+        fallback = (
+            str(requested)
+            if requested
+            else os.environ.get("MASH_BROKER_PORT", str(DEFAULT_CLIENT_PORT))
+        )
+        port = int(state.get("client_port", fallback))
         password = self.secrets.get("kafka-admin")
         if password is None:
             raise NotRunning(

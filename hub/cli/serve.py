@@ -63,3 +63,36 @@ def adapter(agency: str, config: Path | None) -> None:
     """One agency's adapter: answers information requests from its records."""
     settings = AdapterSettings.from_file(config) if config else AdapterSettings()
     _run("adapter", agency, settings)
+
+
+@serve.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8090, show_default=True)
+@friendly_errors
+def intake(host: str, port: int) -> None:
+    """The HTTP front door: POST /referrals (JSON, docs/referrals.md) and
+    POST /referrals/{id}/relevel; publishes as the intake principal."""
+    from aiohttp import web
+
+    from hub.cli.common import principal
+    from hub.intake_http import intake_app
+    from hub.transport.kafka import KafkaPublisher
+
+    configure_logging("intake")
+    me = principal("intake")
+
+    async def main() -> None:
+        async with KafkaPublisher(me.kafka) as publisher:
+            runner = web.AppRunner(intake_app(me.ring, me.topology, publisher))
+            await runner.setup()
+            await web.TCPSite(runner, host, port).start()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            import signal
+
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            await runner.cleanup()
+
+    asyncio.run(main())

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from hub.collator.package import assemble
 from hub.collator.state import CollatorState
@@ -43,6 +44,39 @@ class CollatorHandler:
         self.clock = clock
         self.accepts = {"mash.disclosures": {"mash.CaseOpened", "mash.DisclosedInformation"}}
         self.packages_sent = 0
+        self._open: Gauge | None = None
+        self._time_to_package: Histogram | None = None
+        self._breached: Counter | None = None
+
+    def bind_metrics(self, registry: CollectorRegistry) -> None:
+        """SLA metrics: referrals open by level, time to package, deadlines breached."""
+        self._open = Gauge(
+            "mash_referrals_open", "Referrals awaiting their package", ["level"], registry=registry
+        )
+        self._time_to_package = Histogram(
+            "mash_time_to_package_seconds",
+            "From the case opening to the package",
+            ["level"],
+            registry=registry,
+            buckets=(1, 10, 60, 600, 3600, 4 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600),
+        )
+        self._breached = Counter(
+            "mash_deadlines_breached",
+            "Packages assembled after their deadline",
+            ["level"],
+            registry=registry,
+        )
+
+    def _observe_open(self) -> None:
+        if self._open is None:
+            return
+        counts = dict.fromkeys(("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3"), 0)
+        for referral_id in self.state.open_cases():
+            found = self.state.case(referral_id)
+            if found and found[0].get("packages", 0) == 0:
+                counts[found[0]["level"]] = counts.get(found[0]["level"], 0) + 1
+        for level, count in counts.items():
+            self._open.labels(level).set(count)
 
     def ready(self) -> tuple[bool, str]:
         """Ready when the state database answers."""
@@ -150,6 +184,17 @@ class CollatorHandler:
         self.state.mark_sent(referral["referral_id"], addendum)
         self.state.save(case, referral)
         self.packages_sent += 1
+        if addendum == 0 and self._time_to_package is not None and self._breached is not None:
+            opened = (
+                datetime.fromisoformat(case["level_history"][0]["at"])
+                if case["level_history"]
+                else now
+            )
+            self._time_to_package.labels(case["level"]).observe(
+                max(0.0, (now - opened).total_seconds())
+            )
+            if not package["deadline_met"]:
+                self._breached.labels(case["level"]).inc()
         log.info(
             "package_assembled",
             referral_id=referral["referral_id"],
@@ -173,6 +218,7 @@ class CollatorHandler:
 
     async def tick(self, now: datetime) -> list[Outgoing]:
         """Chasers that are due, and packages whose deadline has come."""
+        self._observe_open()
         out: list[Outgoing] = []
         for referral_id in self.state.open_cases():
             found = self.state.case(referral_id)

@@ -430,12 +430,24 @@ class FirewallHandler:
         if found is None:
             raise _invalid("response for a referral the firewall does not know")
         referral, state = found
+        request = state["requests"].get(response["agency"], {})
+        if request.get("answered_by") not in (None, response["response_id"]):
+            # The agency already answered this referral (e.g. it now answers a chaser too):
+            # the first answer stands; a later one would only repeat it downstream.
+            log.info(
+                "repeat_answer_ignored",
+                referral_id=response["referral_id"],
+                agency=response["agency"],
+            )
+            return []
         self.state.add_response(response)
         now = self.clock()
         sha = hashlib.sha256(message.value).hexdigest()
         out, entries = self._assess(referral, state, response, opened.header.message_id, sha, now)
         self.log.append(entries)
-        state["requests"].setdefault(response["agency"], {})["answered_at"] = _iso(now)
+        answered = state["requests"].setdefault(response["agency"], {})
+        answered.setdefault("answered_at", _iso(now))
+        answered["answered_by"] = response["response_id"]
         self.state.save(referral, state)
         log.info(
             "response_assessed",

@@ -98,6 +98,9 @@ class ServiceRunner:
         self.clock = clock
         self.handler_attempts = handler_attempts
         self.metrics = ServiceMetrics(handler.name)
+        bind = getattr(handler, "bind_metrics", None)
+        if bind is not None:
+            bind(self.metrics.registry)  # service-specific metrics, e.g. the collator's SLA
         self.stopping = asyncio.Event()
         self.started = asyncio.Event()
         self.health = HealthServer(self.metrics, self._ready, settings.liveness_stall_s)
