@@ -23,6 +23,30 @@ from tests.keyring import TestKeys
 AGENCIES = ("police", "health", "education", "housing")
 
 
+def information_request(
+    referral: dict[str, Any], agency: str, request_id: str, referral_id: str | None = None
+) -> dict[str, Any]:
+    """An InformationRequest about ``referral``'s subjects, as the firewall would send it."""
+    return {
+        "request_id": request_id,
+        "referral_id": referral_id or referral["referral_id"],
+        "agency": agency.upper(),
+        "level": "LEVEL_2",
+        "purpose": "test",
+        "lawful_basis": {
+            "gdpr_article6": "6(1)(e)",
+            "gdpr_article9": "9(2)(g)",
+            "dpa_schedule1": "para 18",
+            "law_enforcement": "",
+            "statute": "",
+        },
+        "issued_at": referral["received_at"],
+        "deadline": referral["received_at"],
+        "subjects": referral["subjects"],
+        "chaser": 0,
+    }
+
+
 @dataclass
 class Flow:
     """Handles on the running services and helpers to read their outputs."""

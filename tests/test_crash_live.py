@@ -20,6 +20,7 @@ from hub.sources.generate import Population, referral_for_household
 from hub.topology import Topology
 from hub.transport.kafka import KafkaPublisher, KafkaSubscription
 from tests.brokers import KafkaCluster
+from tests.flow import information_request
 from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
@@ -35,24 +36,7 @@ async def _send_requests(
     sealer = Sealer(keys.ring("firewall"))
     async with KafkaPublisher(kafka.settings("firewall")) as publisher:
         for i in range(offset, offset + N):
-            request = {
-                "request_id": f"req-{i}",
-                "referral_id": f"ref-{i}",
-                "agency": "POLICE",
-                "level": "LEVEL_2",
-                "purpose": "crash test",
-                "lawful_basis": {
-                    "gdpr_article6": "6(1)(e)",
-                    "gdpr_article9": "9(2)(g)",
-                    "dpa_schedule1": "para 18",
-                    "law_enforcement": "",
-                    "statute": "",
-                },
-                "issued_at": referral["received_at"],
-                "deadline": referral["received_at"],
-                "subjects": referral["subjects"],
-                "chaser": 0,
-            }
+            request = information_request(referral, "police", f"req-{i}", f"ref-{i}")
             sealed, _ = sealer.seal(
                 topic=topic,
                 schema_name="mash.InformationRequest",

@@ -23,7 +23,7 @@ from hub.sources.generate import referral_for_household
 from hub.timescales import Timescales
 from hub.topology import Topology
 from tests.brokers import KafkaCluster
-from tests.flow import running_flow
+from tests.flow import information_request, running_flow
 from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
@@ -37,24 +37,7 @@ async def _request_as_firewall(
     copies: int = 1,
 ) -> None:
     topic = flow.topology.topic(f"mash.requests.{agency}")
-    request = {
-        "request_id": "req-" + referral["referral_id"],
-        "referral_id": referral["referral_id"],
-        "agency": agency.upper(),
-        "level": "LEVEL_2",
-        "purpose": "test",
-        "lawful_basis": {
-            "gdpr_article6": "6(1)(e)",
-            "gdpr_article9": "9(2)(g)",
-            "dpa_schedule1": "para 18",
-            "law_enforcement": "",
-            "statute": "",
-        },
-        "issued_at": referral["received_at"],
-        "deadline": referral["received_at"],
-        "subjects": referral["subjects"],
-        "chaser": 0,
-    }
+    request = information_request(referral, agency, "req-" + referral["referral_id"])
     publisher = await flow.publisher("firewall")
     try:
         for _ in range(copies):

@@ -187,6 +187,20 @@ class FirewallHandler:
             )
         return out
 
+    @staticmethod
+    def _request_outputs(requests: list[dict[str, Any]], referral_id: str) -> list[Outgoing]:
+        """Each request sealed to its agency on the agency's own topic."""
+        return [
+            Outgoing(
+                f"mash.requests.{r['agency'].lower()}",
+                "mash.InformationRequest",
+                r,
+                (r["agency"].lower(),),
+                referral_id,
+            )
+            for r in requests
+        ]
+
     def _common(
         self,
         origin: str,
@@ -340,16 +354,7 @@ class FirewallHandler:
         )
         if existing is None:
             self.state.save(referral, state)
-        outputs = [
-            Outgoing(
-                f"mash.requests.{r['agency'].lower()}",
-                "mash.InformationRequest",
-                r,
-                (r["agency"].lower(),),
-                referral["referral_id"],
-            )
-            for r in requests
-        ]
+        outputs = self._request_outputs(requests, referral["referral_id"])
         entries = self._collect_entries(
             origin, 0, referral, state, requests, now, f"information request for {level}"
         )
@@ -488,16 +493,7 @@ class FirewallHandler:
                 f"chaser {chaser['chaser']}",
             )
         )
-        return [
-            Outgoing(
-                f"mash.requests.{r['agency'].lower()}",
-                "mash.InformationRequest",
-                r,
-                (r["agency"].lower(),),
-                referral["referral_id"],
-            )
-            for r in reissued
-        ]
+        return self._request_outputs(reissued, referral["referral_id"])
 
     def on_relevel(self, opened: Opened) -> list[Outgoing]:
         """Escalate or de-escalate: re-plan, re-assess what is held, notify if now Level 3."""
@@ -560,16 +556,7 @@ class FirewallHandler:
                 origin, 1, referral, state, requests, now, f"re-levelled {old} to {new}"
             ),
         ]
-        outputs = [
-            Outgoing(
-                f"mash.requests.{r['agency'].lower()}",
-                "mash.InformationRequest",
-                r,
-                (r["agency"].lower(),),
-                referral["referral_id"],
-            )
-            for r in requests
-        ]
+        outputs = self._request_outputs(requests, referral["referral_id"])
         if new == "LEVEL_3" and old != "LEVEL_3":
             outputs.append(self._notification(referral, now))
         order = ("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3")
