@@ -6,11 +6,12 @@ anyway, so the store stays bounded.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
+
+from hub.sqlite import open_durable
 
 
 class SeenMessages(Protocol):
@@ -49,9 +50,7 @@ class SqliteSeenMessages:
     """Durable store for services: survives restarts, so redelivery after a crash is caught."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_durable(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS seen (message_id TEXT PRIMARY KEY, "
             "expires_at TEXT NOT NULL)"

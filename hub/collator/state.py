@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
+from hub.sqlite import open_durable
 
 
 class CollatorState:
     """SQLite store; survives restarts so deadline timers are re-armed from it."""
 
     def __init__(self, path: Path, codec: Codec | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.codec = codec or Codec()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable(path)
         self._db.executescript("""
             CREATE TABLE IF NOT EXISTS cases (referral_id TEXT PRIMARY KEY, open INTEGER NOT NULL,
                 case_json TEXT NOT NULL, referral BLOB NOT NULL, schema BLOB NOT NULL);

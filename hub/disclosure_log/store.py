@@ -14,6 +14,7 @@ from typing import Any
 from hub.disclosure_log.checkpoint import Checkpoint
 from hub.disclosure_log.dialects import POSTGRES, SQLITE
 from hub.disclosure_log.merkle import chain_hash, leaf_hash, root
+from hub.sqlite import open_durable
 
 GENESIS = b"\x00" * 32
 
@@ -61,12 +62,9 @@ class DisclosureLog:
             self._errors: tuple[type[Exception], ...] = (psycopg.Error,)
             return
         path = Path(where)
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.dialect = SQLITE
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable(path)
         self._db.executescript(SQLITE.schema)
         self._errors = (sqlite3.DatabaseError,)
 

@@ -4,23 +4,20 @@ its current level, level history and the requests issued (JSON), and the agencie
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
+from hub.sqlite import open_durable
 
 
 class FirewallState:
     """SQLite-backed referral state."""
 
     def __init__(self, path: Path, codec: Codec | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.codec = codec or Codec()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS referrals (referral_id TEXT PRIMARY KEY, "
             "referral BLOB NOT NULL, schema BLOB NOT NULL, state TEXT NOT NULL)"
