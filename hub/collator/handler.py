@@ -71,17 +71,14 @@ class CollatorHandler:
         if self._open is None:
             return
         counts = dict.fromkeys(("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3"), 0)
-        for referral_id in self.state.open_cases():
-            found = self.state.case(referral_id)
-            if found and found[0].get("packages", 0) == 0:
-                counts[found[0]["level"]] = counts.get(found[0]["level"], 0) + 1
+        counts.update(self.state.open_by_level())
         for level, count in counts.items():
             self._open.labels(level).set(count)
 
     def ready(self) -> tuple[bool, str]:
         """Ready when the state database answers."""
         try:
-            self.state.open_cases()
+            self.state.open_by_level()
         except Exception as exc:
             return False, f"state unavailable: {type(exc).__name__}"
         return True, "ok"
@@ -220,7 +217,7 @@ class CollatorHandler:
         """Chasers that are due, and packages whose deadline has come."""
         self._observe_open()
         out: list[Outgoing] = []
-        for referral_id in self.state.open_cases():
+        for referral_id in self.state.due(_iso(now)):
             found = self.state.case(referral_id)
             if found is None:
                 continue

@@ -11,6 +11,18 @@ from hub.codec import Codec
 from hub.sqlite import open_durable
 
 
+def next_due(case: dict[str, Any]) -> str | None:
+    """The earliest pending chaser or, before the package, the deadline (UTC ISO text, which
+    sorts in time order)."""
+    if case.get("closed"):
+        return None
+    times = [case["deadline"]] if case.get("packages", 0) == 0 and case.get("deadline") else []
+    for request in case.get("requests", {}).values():
+        if not request.get("answered_at"):
+            times += request.get("chaser_due", [])[request.get("chasers", 0) :][:1]
+    return min(times) if times else None
+
+
 class CollatorState:
     """SQLite store; survives restarts so deadline timers are re-armed from it."""
 
@@ -19,8 +31,10 @@ class CollatorState:
         self._db = open_durable(path)
         self._db.executescript("""
             CREATE TABLE IF NOT EXISTS cases (referral_id TEXT PRIMARY KEY, open INTEGER NOT NULL,
-                case_json TEXT NOT NULL, referral BLOB NOT NULL, schema BLOB NOT NULL);
+                case_json TEXT NOT NULL, referral BLOB NOT NULL, schema BLOB NOT NULL,
+                level TEXT, next_due TEXT);
             CREATE INDEX IF NOT EXISTS cases_open ON cases (open);
+            CREATE INDEX IF NOT EXISTS cases_due ON cases (open, next_due);
             CREATE TABLE IF NOT EXISTS findings (disclosure_id TEXT PRIMARY KEY,
                 referral_id TEXT NOT NULL, record BLOB NOT NULL, schema BLOB NOT NULL,
                 addendum INTEGER);
@@ -38,23 +52,34 @@ class CollatorState:
         return json.loads(row[0]), self.codec.decode("mash.Referral", bytes(row[1]), bytes(row[2]))
 
     def save(self, case: dict[str, Any], referral: dict[str, Any]) -> None:
-        """Store a case durably."""
+        """Store a case durably, with when it next needs attention (a chaser or its deadline)."""
         data, sha = self.codec.encode("mash.Referral", referral)
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO cases VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO cases (referral_id, open, case_json, referral, schema, "
+                "level, next_due) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     referral["referral_id"],
                     0 if case.get("closed") else 1,
                     json.dumps(case),
                     data,
                     sha,
+                    case.get("level"),
+                    next_due(case),
                 ),
             )
 
-    def open_cases(self) -> list[str]:
-        """Referral ids whose package or chasers may still be due."""
-        return [r for (r,) in self._db.execute("SELECT referral_id FROM cases WHERE open = 1")]
+    def due(self, now_iso: str) -> list[str]:
+        """Open cases with a chaser or deadline at or before ``now_iso`` (UTC ISO text)."""
+        rows = self._db.execute(
+            "SELECT referral_id FROM cases WHERE open = 1 AND next_due <= ?", (now_iso,)
+        )
+        return [r for (r,) in rows]
+
+    def open_by_level(self) -> dict[str, int]:
+        """How many referrals await their package, per level."""
+        rows = self._db.execute("SELECT level, count(*) FROM cases WHERE open = 1 GROUP BY level")
+        return {level: int(count) for level, count in rows}
 
     def add_finding(self, record: dict[str, Any]) -> bool:
         """Keep a DisclosedInformation; False if already kept (a redelivery)."""
