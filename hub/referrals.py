@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+# The seeds' RAG table: each MASH response level and its Levels of Need column and rating.
+NEED_BY_LEVEL = {
+    "NFA": "NO_ADDITIONAL_NEEDS",
+    "LEVEL_1": "LOW_RISK_TO_VULNERABLE",
+    "LEVEL_2": "COMPLEX",
+    "LEVEL_3": "ACUTE",
+}
+RAG_BY_LEVEL = {"NFA": "GREEN", "LEVEL_1": "GREEN", "LEVEL_2": "AMBER", "LEVEL_3": "RED"}
+
 LOCALITY_AREAS = {
     "EAST": (
         "north east",

@@ -12,6 +12,8 @@ from typing import Any
 
 from faker import Faker
 
+from hub.referrals import NEED_BY_LEVEL, RAG_BY_LEVEL
+
 LOCALITY_TOWNS = {
     "EAST": ["Tilbury", "Chadwell St Mary", "East Tilbury"],
     "CENTRAL": ["Grays", "Stifford Clays", "Chafford Hundred"],
@@ -74,13 +76,7 @@ class Samples:
 
     def referral(self, level: str = "LEVEL_2") -> dict[str, Any]:
         """A triaged referral about one household."""
-        need = {
-            "NFA": "NO_ADDITIONAL_NEEDS",
-            "LEVEL_1": "LOW_RISK_TO_VULNERABLE",
-            "LEVEL_2": "COMPLEX",
-            "LEVEL_3": "ACUTE",
-        }[level]
-        rag = {"NFA": "GREEN", "LEVEL_1": "GREEN", "LEVEL_2": "AMBER", "LEVEL_3": "RED"}[level]
+        need, rag = NEED_BY_LEVEL[level], RAG_BY_LEVEL[level]
         return {
             "referral_id": self._id(),
             "received_at": datetime(2026, 11, 20, 14, 5, tzinfo=UTC),

@@ -74,6 +74,19 @@ class Flow:
                         return out
         return out
 
+    async def refer(self, *records: dict[str, Any], schema_name: str = "mash.Referral") -> None:
+        """Publish referrals (or re-levelling commands) as the front door does."""
+        from hub.intake import publish_referral
+
+        intake = await self.publisher("intake")
+        try:
+            for record in records:
+                await publish_referral(
+                    record, self.keys.ring("intake"), self.topology, intake, schema_name
+                )
+        finally:
+            await intake.stop()
+
     async def publisher(self, principal: str) -> KafkaPublisher:
         """A started publisher for ``principal`` (caller stops it)."""
         publisher = KafkaPublisher(self.kafka.settings(principal))

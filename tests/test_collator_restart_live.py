@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from hub.intake import publish_referral
 from hub.services import CollatorSettings, build
 from hub.sources.generate import referral_for_household
 from hub.topology import Topology
@@ -28,12 +27,7 @@ async def test_collator_restarts_at_several_points(
         referrals = [
             referral_for_household(tmp_path / "sources", "LEVEL_2", seed=s) for s in (21, 22, 23)
         ]
-        intake = await flow.publisher("intake")
-        try:
-            for referral in referrals:
-                await publish_referral(referral, keys.ring("intake"), topology, intake)
-        finally:
-            await intake.stop()
+        await flow.refer(*referrals)
         await flow.read("mash.disclosures", "collator", 15)  # all of it is waiting now
         settings = CollatorSettings(
             home=tmp_path,

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from hub.disclosure_log import DisclosureLog, verify_log
-from hub.intake import publish_referral
 from hub.sources.generate import referral_for_household
 from hub.topology import Topology
 from tests.brokers import KafkaCluster
@@ -47,12 +46,7 @@ async def test_level1_and_level3_about_one_household_disclose_differently(
                 "consent": {"status": "GIVEN", "not_sought_reason": None, "recorded_at": None},
             }
         )
-        intake = await flow.publisher("intake")
-        try:
-            for referral in (level3, level1):
-                await publish_referral(referral, keys.ring("intake"), topology, intake)
-        finally:
-            await intake.stop()
+        await flow.refer(level3, level1)
         notices = await flow.read("mash.notifications", "police", 1)
         assert notices[0]["referral_id"] == level3["referral_id"]
         packages = {
@@ -121,11 +115,7 @@ async def test_whole_flow_with_the_log_on_postgresql(
         referral = referral_for_household(
             tmp_path / "sources", "LEVEL_2", seed=12, known_to="police"
         )
-        intake = await flow.publisher("intake")
-        try:
-            await publish_referral(referral, keys.ring("intake"), topology, intake)
-        finally:
-            await intake.stop()
+        await flow.refer(referral)
         await flow.read("mash.packages", "dutymanager", 1)
     log = DisclosureLog(url)
     try:

@@ -16,7 +16,6 @@ import structlog
 
 from hub.envelope import Opener, Sealer
 from hub.errors import MessageRejected, RejectReason
-from hub.intake import publish_referral
 from hub.replay import MemorySeenMessages
 from hub.services import AdapterSettings, build
 from hub.sources.generate import referral_for_household
@@ -103,11 +102,7 @@ async def test_silent_agency_is_chased_then_marked_no_response(
         from datetime import UTC, datetime
 
         referral["received_at"] = datetime.now(UTC)
-        intake = await flow.publisher("intake")
-        try:
-            await publish_referral(referral, keys.ring("intake"), topology, intake)
-        finally:
-            await intake.stop()
+        await flow.refer(referral)
         package = (await flow.read("mash.packages", "dutymanager", 1, wait_s=60))[0]
         requests = await flow.read("mash.requests.housing", "housing", 3, wait_s=30)
         late = build(
@@ -148,22 +143,18 @@ async def test_escalation_mid_flight_notifies_and_releases_more(
             tmp_path / "sources", "LEVEL_1", seed=6, known_to="police"
         )
         referral["locality"] = "EAST"
-        intake = await flow.publisher("intake")
-        try:
-            await publish_referral(referral, keys.ring("intake"), topology, intake)
-            first = (await flow.read("mash.packages", "dutymanager", 1))[0]
-            from datetime import UTC, datetime
+        await flow.refer(referral)
+        first = (await flow.read("mash.packages", "dutymanager", 1))[0]
+        from datetime import UTC, datetime
 
-            relevel = {
-                "referral_id": referral["referral_id"],
-                "level": "LEVEL_3",
-                "reason": "new information: injury disclosed",
-                "decided_by": "duty manager",
-                "at": datetime.now(UTC),
-            }
-            await publish_referral(relevel, keys.ring("intake"), topology, intake, "mash.Relevel")
-        finally:
-            await intake.stop()
+        relevel = {
+            "referral_id": referral["referral_id"],
+            "level": "LEVEL_3",
+            "reason": "new information: injury disclosed",
+            "decided_by": "duty manager",
+            "at": datetime.now(UTC),
+        }
+        await flow.refer(relevel, schema_name="mash.Relevel")
         notices = await flow.read("mash.notifications", "dutymanager", 1)
         packages = await flow.read("mash.packages", "dutymanager", 2)
     assert first["level"] == "LEVEL_1"
@@ -191,11 +182,7 @@ async def test_health_readiness_metrics_and_no_personal_data_in_logs(
             referral = referral_for_household(
                 tmp_path / "sources", "LEVEL_3", seed=8, known_to="police"
             )
-            intake = await flow.publisher("intake")
-            try:
-                await publish_referral(referral, keys.ring("intake"), topology, intake)
-            finally:
-                await intake.stop()
+            await flow.refer(referral)
             await flow.read("mash.packages", "dutymanager", 1)
             port = flow.services["firewall"].runner.health.port
             async with aiohttp.ClientSession() as http:

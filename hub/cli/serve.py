@@ -19,6 +19,13 @@ def _run(kind: str, agency: str | None, settings: ServiceSettings) -> None:
     asyncio.run(built.runner.run())
 
 
+config_option = click.option(
+    "--config",
+    type=click.Path(exists=True, path_type=Path),
+    help="YAML settings file (environment variables take precedence).",
+)
+
+
 @click.group()
 def serve() -> None:
     """Run a MASH service: settings from MASH_* environment variables and an optional YAML file;
@@ -26,11 +33,7 @@ def serve() -> None:
 
 
 @serve.command()
-@click.option(
-    "--config",
-    type=click.Path(exists=True, path_type=Path),
-    help="YAML settings file (environment variables take precedence).",
-)
+@config_option
 @friendly_errors
 def firewall(config: Path | None) -> None:
     """The firewall: requests, policy, disclosure log, notifications, checkpoints."""
@@ -39,11 +42,7 @@ def firewall(config: Path | None) -> None:
 
 
 @serve.command()
-@click.option(
-    "--config",
-    type=click.Path(exists=True, path_type=Path),
-    help="YAML settings file (environment variables take precedence).",
-)
+@config_option
 @friendly_errors
 def collator(config: Path | None) -> None:
     """The collator: deadlines, chasers, packages and addenda."""
@@ -53,11 +52,7 @@ def collator(config: Path | None) -> None:
 
 @serve.command()
 @click.argument("agency", type=click.Choice(["police", "health", "education", "housing"]))
-@click.option(
-    "--config",
-    type=click.Path(exists=True, path_type=Path),
-    help="YAML settings file (environment variables take precedence).",
-)
+@config_option
 @friendly_errors
 def adapter(agency: str, config: Path | None) -> None:
     """One agency's adapter: answers information requests from its records."""

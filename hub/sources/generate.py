@@ -14,6 +14,7 @@ from faker import Faker
 
 from adapters import profile
 from hub.matching.identifiers import nhs_check_digit, pnc_check_letter, upn_check_letter
+from hub.referrals import NEED_BY_LEVEL, RAG_BY_LEVEL
 from hub.samples import LOCALITY_TOWNS
 from hub.sources.sqlite import SqliteSource
 
@@ -239,13 +240,7 @@ def referral_for_household(
                 },
             }
         )
-    need = {
-        "NFA": "NO_ADDITIONAL_NEEDS",
-        "LEVEL_1": "LOW_RISK_TO_VULNERABLE",
-        "LEVEL_2": "COMPLEX",
-        "LEVEL_3": "ACUTE",
-    }[level]
-    rag = {"NFA": "GREEN", "LEVEL_1": "GREEN", "LEVEL_2": "AMBER", "LEVEL_3": "RED"}[level]
+    need, rag = NEED_BY_LEVEL[level], RAG_BY_LEVEL[level]
     consent = (
         {"status": "GIVEN", "not_sought_reason": None, "recorded_at": None}
         if level in ("LEVEL_1", "NFA")
