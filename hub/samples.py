@@ -363,6 +363,69 @@ class Samples:
                     "by": "intake",
                 }
             ],
+            "contacts": [self.contact(ref)],
+        }
+
+    def contact(self, referral: dict[str, Any]) -> dict[str, Any]:
+        """The contact a referral was raised by."""
+        return {
+            "contact_id": self._id(),
+            "received_at": referral["received_at"],
+            "source": referral["referrer"]["source"],
+            "channel": "intake",
+            "organisation": referral["referrer"]["organisation"],
+            "source_reference": referral["referrer"].get("source_reference"),
+            "level": referral["level"],
+            "concern": referral["concern"],
+        }
+
+    def case_decision(self) -> dict[str, Any]:
+        """A duty manager's decision: early help from the Locality Team."""
+        return {
+            "decision_id": self._id(),
+            "referral_id": self._id(),
+            "outcome": "LOCALITY_EARLY_HELP",
+            "reason": "needs met by early help",
+            "team": "EAST",
+            "lead_professional": None,
+            "decided_by": "duty manager",
+            "decided_at": datetime(2026, 11, 22, 10, tzinfo=UTC),
+            "before_package": False,
+            "recipients": ["locality-east"],
+        }
+
+    def information_product(self) -> dict[str, Any]:
+        """A product for a locality team."""
+        ref = self.referral("LEVEL_1")
+        return {
+            "product_id": self._id(),
+            "referral_id": ref["referral_id"],
+            "recipient": "locality-east",
+            "outcome": "LOCALITY_EARLY_HELP",
+            "reason": "needs met by early help",
+            "team": "EAST",
+            "lead_professional": None,
+            "level": "LEVEL_1",
+            "decided_by": "duty manager",
+            "created_at": datetime(2026, 11, 22, 10, tzinfo=UTC),
+            "concern": ref["concern"],
+            "subjects": ref["subjects"],
+            "findings": [self.disclosed_information()],
+            "policy_version": "sha256:" + "cd" * 32,
+        }
+
+    def feedback(self) -> dict[str, Any]:
+        """Outcome feedback to a referring agency."""
+        return {
+            "feedback_id": self._id(),
+            "referral_id": self._id(),
+            "contact_id": self._id(),
+            "source_reference": "PPN-0001",
+            "outcome": "NFA_ADVICE",
+            "team": None,
+            "decided_at": datetime(2026, 11, 22, 10, tzinfo=UTC),
+            "message": "Your referral (PPN-0001): no further action; advice given.",
+            "advice": "Universal services; early help from the Locality Team.",
         }
 
     def notification(self) -> dict[str, Any]:
@@ -420,6 +483,7 @@ class Samples:
                     "by": "intake",
                 }
             ],
+            "contacts": [self.contact(ref)],
         }
 
     def chaser(self) -> dict[str, Any]:
@@ -467,5 +531,8 @@ class Samples:
             "mash.Chaser": self.chaser,
             "mash.Relevel": self.relevel,
             "mash.Checkpoint": self.checkpoint,
+            "mash.CaseDecision": self.case_decision,
+            "mash.InformationProduct": self.information_product,
+            "mash.Feedback": self.feedback,
         }
         return builders[schema_name]()

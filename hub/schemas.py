@@ -31,6 +31,9 @@ MESSAGE_TYPES = (
     "mash.Chaser",
     "mash.Relevel",
     "mash.Checkpoint",
+    "mash.CaseDecision",
+    "mash.InformationProduct",
+    "mash.Feedback",
 )
 ENVELOPE_TYPES = ("mash.EnvelopeHeader", "mash.SealedMessage")
 

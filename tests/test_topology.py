@@ -54,7 +54,8 @@ def test_agency_template_expands_to_one_principal_per_agency() -> None:
 
 
 def test_police_acls_are_least_privilege() -> None:
-    """Police may read its requests and notifications and write its responses and quarantine."""
+    """Police reads its requests, notifications, feedback and strategy products; writes its
+    responses, its own concerns and quarantine — nothing else."""
     police = {a for a in Topology.load().acls() if a.principal == "User:police"}
     topics = {(a.operation, a.name) for a in police if a.resource == "TOPIC"}
     assert topics == {
@@ -62,8 +63,22 @@ def test_police_acls_are_least_privilege() -> None:
         ("WRITE", "mash.responses.police"),
         ("READ", "mash.notifications"),
         ("WRITE", "mash.quarantine"),
+        ("WRITE", "mash.concerns.police"),
+        ("READ", "mash.feedback.police"),
+        ("READ", "mash.products.police-strategy"),
     }
     assert AclSpec("User:police", "GROUP", "mash.police.", "PREFIXED", "READ") in police
+
+
+def test_every_policy_recipient_has_its_product_topic() -> None:
+    """Each dissemination recipient in the policy reads mash.products.<name>, and only it."""
+    from hub.policy.model import load_policy
+
+    topology = Topology.load()
+    for name, recipient in load_policy().recipients.items():
+        topic = next(t for t in topology.topics if t.name == f"mash.products.{name}")
+        assert topic.consumers == (recipient.principal,)
+        assert topic.producers == ("firewall",)
 
 
 def test_namespace_prefixes_topics_and_groups() -> None:
