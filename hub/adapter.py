@@ -1,8 +1,10 @@
-"""The generic agency adapter: answers information requests from its agency's records.
+"""The generic agency adapter: answers information requests from its agency's records, raises
+the concerns its agency's system records as referrals (sealed to the hub), and keeps the
+outcome feedback (and, for police, strategy products) the hub sends back.
 
 Each adapter package (adapters/<agency>) supplies only an AgencyProfile: its agency, its
-deterministic identifier, and how it makes synthetic records. Matching, sealing, the service
-loop and idempotence are shared.
+deterministic identifier, the products it receives and how it makes synthetic records.
+Matching, sealing, the service loop and idempotence are shared.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import Any
 
 import structlog
 
+from hub.adapter_state import AdapterState
+from hub.concerns import referral_from_concern
 from hub.envelope import Opened
 from hub.errors import MessageRejected, RejectReason
 from hub.matching import match_subject
+from hub.referrals import problems
 from hub.runtime.service import Outgoing
 from hub.sources.base import AgencySource, SourceUnavailable
 from hub.transport.base import Consumed
@@ -36,6 +41,7 @@ class AgencyProfile:
     identifier: str | None  # the deterministic identifier this agency holds
     bundle: str  # the Avro record type of its records, e.g. mash.PoliceRecords
     synthesise: Synthesiser  # synthetic records for one person of a generated household
+    products: tuple[str, ...] = ()  # policy recipients this agency is (e.g. police-strategy)
 
     @property
     def principal(self) -> str:
@@ -85,14 +91,23 @@ class AdapterHandler:
         self,
         profile: AgencyProfile,
         source: AgencySource,
+        state: AdapterState,
+        concern_poll_s: float = 2.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.profile = profile
         self.source = source
+        self.state = state
+        self.concern_poll_s = concern_poll_s
         self.clock = clock
         self.name = f"adapter-{profile.principal}"
         self.principal = profile.principal
-        self.accepts = {f"mash.requests.{profile.principal}": {"mash.InformationRequest"}}
+        self.accepts: dict[str, set[str]] = {
+            f"mash.requests.{profile.principal}": {"mash.InformationRequest"},
+            f"mash.feedback.{profile.principal}": {"mash.Feedback"},
+            **{f"mash.products.{p}": {"mash.InformationProduct"} for p in profile.products},
+        }
+        self._last_poll: datetime | None = None
 
     def ready(self) -> tuple[bool, str]:
         """Ready when the agency's records can be read."""
@@ -103,24 +118,81 @@ class AdapterHandler:
         return True, "ok"
 
     def close(self) -> None:
-        """Nothing to release beyond the source (closed by its owner)."""
+        """Close the adapter's state (the source is closed by its owner)."""
+        self.state.close()
 
     async def drain(self, now: datetime) -> list[Outgoing]:
         """Nothing to flush."""
         return []
 
     async def tick(self, now: datetime) -> list[Outgoing]:
-        """Adapters have no timers."""
-        return []
+        """Every few seconds: concerns new in the agency's system, as referrals to the hub."""
+        if self._last_poll is not None and (
+            (now - self._last_poll).total_seconds() < self.concern_poll_s
+        ):
+            return []
+        self._last_poll = now
+        try:
+            concerns = self.source.concerns()
+        except SourceUnavailable as exc:
+            log.warning("concerns_unavailable", error=str(exc))
+            return []
+        done = self.state.handled()
+        out = []
+        for concern in concerns:
+            ref = concern["source_reference"]
+            if ref in done:
+                continue
+            referral = referral_from_concern(self.profile.agency, concern)
+            found = problems(referral)
+            if found:  # the agency's record cannot make a referral: say why, once
+                self.state.mark(ref, None, "invalid", "; ".join(found), now)
+                log.warning("concern_not_raised", problems=len(found))
+                continue
+            out.append(
+                Outgoing(
+                    f"mash.concerns.{self.principal}",
+                    "mash.Referral",
+                    referral,
+                    ("firewall",),
+                    referral["referral_id"],
+                )
+            )
+        return out
+
+    def published(self, outputs: list[Outgoing]) -> None:
+        """The broker acknowledged these ticked outputs: their concerns count as raised (a
+        crash before this re-raises them; the firewall de-duplicates by source reference)."""
+        for out in outputs:
+            if out.schema_name == "mash.Referral":
+                referrer = out.record["referrer"]
+                assert isinstance(referrer, dict)
+                self.state.mark(
+                    str(referrer["source_reference"]),
+                    str(out.record["referral_id"]),
+                    "raised",
+                    str(out.record["level"]),
+                    self.clock(),
+                )
+                log.info("concern_raised", referral_id=out.record["referral_id"])
 
     async def handle(self, opened: Opened, message: Consumed) -> list[Outgoing]:
-        """Match the request's subjects and send back what the agency holds, to the firewall."""
+        """Answer a request from the agency's records; keep feedback and products."""
         if opened.header.sender != "firewall":
             raise MessageRejected(
-                RejectReason.INVALID_CONTENT,
-                "information requests are accepted from the firewall only",
+                RejectReason.INVALID_CONTENT, "the adapter accepts messages from the firewall only"
             )
-        request = opened.record
+        schema = opened.header.schema_name
+        if schema == "mash.InformationRequest":
+            return self.on_request(opened.record)
+        record = opened.record
+        ident = record.get("feedback_id") or record.get("product_id")
+        if self.state.receive(str(ident), schema, record, self.clock()):
+            log.info("received_from_hub", kind=schema, referral_id=record["referral_id"])
+        return []
+
+    def on_request(self, request: dict[str, Any]) -> list[Outgoing]:
+        """Match the request's subjects and send back what the agency holds, to the firewall."""
         if request["agency"] != self.profile.agency:
             raise MessageRejected(RejectReason.INVALID_CONTENT, "request for another agency")
         response = answer(self.profile, self.source, request, self.clock())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from adapters import profile
 from hub.adapter import AdapterHandler
+from hub.adapter_state import AdapterState
 from hub.collator.handler import CollatorHandler
 from hub.collator.state import CollatorState
 from hub.disclosure_log import DisclosureLog
@@ -32,6 +33,7 @@ class FirewallSettings(ServiceSettings):
     log_url: str | None = None  # postgresql://... ; None: SQLite in the state folder
     checkpoint_every: int = 100
     checkpoint_interval_s: float = 10.0
+    link_window_hours: float = 72.0
     timescales: Timescales = Timescales()
 
 
@@ -45,6 +47,7 @@ class AdapterSettings(ServiceSettings):
     """Adapter settings (MASH_ env): where the agency's records are."""
 
     source_path: Path | None = None
+    concern_poll_s: float = 2.0
 
 
 @dataclass
@@ -98,6 +101,7 @@ def build(
             timescales=settings.timescales,
             checkpoint_every=settings.checkpoint_every,
             checkpoint_interval=timedelta(seconds=settings.checkpoint_interval_s),
+            link_window=timedelta(hours=settings.link_window_hours),
         )
     elif isinstance(settings, CollatorSettings):
         handler = CollatorHandler(
@@ -106,5 +110,10 @@ def build(
     else:
         assert isinstance(settings, AdapterSettings) and agency is not None
         path = settings.source_path or settings.home / "sources" / f"{agency.lower()}.db"
-        handler = AdapterHandler(profile(agency), SqliteSource(path))
+        handler = AdapterHandler(
+            profile(agency),
+            SqliteSource(path),
+            AdapterState(settings.state_dir(f"adapter-{agency.lower()}") / "adapter.db"),
+            settings.concern_poll_s,
+        )
     return Built(ServiceRunner(settings, handler, ring, topology), handler)

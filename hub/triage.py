@@ -56,12 +56,23 @@ COLUMNS: list[tuple[str, str, tuple[str, ...]]] = [
 
 
 def suggest(indicators: list[str], concern: str = "") -> dict[str, Any]:
-    """The strongest column any indicator or the concern text matches, with the evidence."""
+    """The strongest column any indicator or the concern text matches, with the evidence. A
+    phrase inside a longer matching phrase does not count on its own ("abuse" within
+    "domestic abuse" is the Level 2 indicator, not the Level 3 one)."""
     text = [t.lower() for t in [*indicators, concern] if t]
+    hits: set[str] = set()
+    for t in text:
+        found = [p for _, _, phrases in COLUMNS for p in phrases if p in t]
+        hits |= {p for p in found if not any(p != other and p in other for other in found)}
     for level, column, phrases in COLUMNS:
-        hits = sorted({p for p in phrases for t in text if p in t})
-        if hits:
-            return {"suggested_level": level, "need": column, "matched": hits, "advice_only": True}
+        matched = sorted(p for p in phrases if p in hits)
+        if matched:
+            return {
+                "suggested_level": level,
+                "need": column,
+                "matched": matched,
+                "advice_only": True,
+            }
     return {
         "suggested_level": "NFA",
         "need": "NO_ADDITIONAL_NEEDS",

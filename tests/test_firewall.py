@@ -81,5 +81,7 @@ def test_agency_may_not_answer_for_another(tmp_path: Path, keys: TestKeys) -> No
     opened, message = _opened(
         keys, "police", "mash.Referral", Samples().referral(), "mash.referrals"
     )
-    with pytest.raises(MessageRejected, match="intake principal only"):
+    with pytest.raises(
+        MessageRejected, match="from the front door, or from an agency on its own topic"
+    ):
         asyncio.run(handler.handle(opened, message))

@@ -12,6 +12,7 @@ import pytest
 
 from adapters import profile
 from hub.adapter import AdapterHandler, answer
+from hub.adapter_state import AdapterState
 from hub.sources import SourceUnavailable, SqliteSource
 from hub.sources.generate import Population, referral_for_household
 from hub.sources.importer import ImportInvalid, import_file
@@ -93,7 +94,9 @@ def test_locked_database_fails_readiness_not_the_process(sources: Path, tmp_path
     """A database locked by another process makes /readyz say so; nothing crashes."""
     path = tmp_path / "locked.db"
     path.write_bytes((sources / "police.db").read_bytes())
-    handler = AdapterHandler(profile("police"), SqliteSource(path))
+    handler = AdapterHandler(
+        profile("police"), SqliteSource(path), AdapterState(tmp_path / "adapter.db")
+    )
     assert handler.ready() == (True, "ok")
     locker = sqlite3.connect(path, isolation_level=None)
     locker.execute("PRAGMA locking_mode=EXCLUSIVE")

@@ -70,4 +70,6 @@ def synthesise(person: dict[str, Any], rng: random.Random) -> dict[str, list[dic
     return out
 
 
-PROFILE = AgencyProfile("POLICE", "pnc_id", "mash.PoliceRecords", synthesise)
+PROFILE = AgencyProfile(
+    "POLICE", "pnc_id", "mash.PoliceRecords", synthesise, products=("police-strategy",)
+)

@@ -1,7 +1,9 @@
 """The collator service logic: keeps each referral's clock, chases agencies through the firewall
 at the configured points, assembles the package when every agency has answered or at the
 deadline (marking those that did not), issues addenda for late responses, re-plans on
-re-levelling. State is durable, so timers are re-armed from it after a restart."""
+re-levelling, keeps every contact that makes up a referral (a late one brings an addendum) and
+records the duty manager's decisions, confirming each to the duty manager. State is durable, so
+timers are re-armed from it after a restart."""
 
 from __future__ import annotations
 
@@ -42,7 +44,13 @@ class CollatorHandler:
         self.state = state
         self.timescales = timescales or Timescales()
         self.clock = clock
-        self.accepts = {"mash.disclosures": {"mash.CaseOpened", "mash.DisclosedInformation"}}
+        self.accepts = {
+            "mash.disclosures": {
+                "mash.CaseOpened",
+                "mash.DisclosedInformation",
+                "mash.CaseDecision",
+            }
+        }
         self.packages_sent = 0
         self._open: Gauge | None = None
         self._time_to_package: Histogram | None = None
@@ -95,7 +103,32 @@ class CollatorHandler:
             )
         if opened.header.schema_name == "mash.CaseOpened":
             return self.on_case(opened.record)
+        if opened.header.schema_name == "mash.CaseDecision":
+            return self.on_decision(opened.record)
         return self.on_finding(opened.record)
+
+    def on_decision(self, decision: dict[str, Any]) -> list[Outgoing]:
+        """Record a decision against the case and confirm it to the duty manager."""
+        found = self.state.case(decision["referral_id"])
+        if found is None:
+            raise MessageRejected(RejectReason.INVALID_CONTENT, "decision for an unknown case")
+        case, referral = found
+        decided = case.setdefault("decisions", [])
+        if not any(d["decision_id"] == decision["decision_id"] for d in decided):
+            decided.append({**decision, "decided_at": _iso(decision["decided_at"])})
+            self.state.save(case, referral)
+        log.info(
+            "decision_recorded", referral_id=decision["referral_id"], outcome=decision["outcome"]
+        )
+        return [
+            Outgoing(
+                "mash.packages",
+                "mash.CaseDecision",
+                decision,
+                ("dutymanager",),
+                decision["referral_id"],
+            )
+        ]
 
     def on_case(self, opened: dict[str, Any]) -> list[Outgoing]:
         """Start (or re-plan) a referral's clock; NFA gets its advice package at once."""
@@ -124,6 +157,9 @@ class CollatorHandler:
                 "deadline": _iso(opened["deadline"]),
                 "requests": requests,
                 "level_history": [{**h, "at": _iso(h["at"])} for h in opened["level_history"]],
+                "contacts": [
+                    {**c, "received_at": _iso(c["received_at"])} for c in opened.get("contacts", [])
+                ],
             }
         )
         if referral["level"] != "NFA" and case["packages"] == 0:
@@ -137,6 +173,8 @@ class CollatorHandler:
         )
         if referral["level"] == "NFA" and case["packages"] == 0:
             return self._package(case, referral, now)
+        if case["packages"] > 0 and len(case["contacts"]) > case.get("contacts_sent", 0):
+            return self._package(case, referral, now)  # an addendum: a further contact
         return self._complete_if_all_answered(case, referral, now)
 
     def on_finding(self, finding: dict[str, Any]) -> list[Outgoing]:
@@ -173,10 +211,15 @@ class CollatorHandler:
     ) -> list[Outgoing]:
         addendum = case["packages"]
         findings = self.state.findings(referral["referral_id"], unsent_only=addendum > 0)
-        if addendum > 0 and not findings:
+        if (
+            addendum > 0
+            and not findings
+            and len(case.get("contacts", [])) <= case.get("contacts_sent", 0)
+        ):
             return []
         package = assemble(case, referral, findings, now, addendum)
         case["packages"] = addendum + 1
+        case["contacts_sent"] = len(case.get("contacts", []))
         case["closed"] = True
         self.state.mark_sent(referral["referral_id"], addendum)
         self.state.save(case, referral)

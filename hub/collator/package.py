@@ -82,4 +82,8 @@ def assemble(
         "level_history": [
             {**h, "at": datetime.fromisoformat(h["at"])} for h in case["level_history"]
         ],
+        "contacts": [
+            {**c, "received_at": datetime.fromisoformat(c["received_at"])}
+            for c in case.get("contacts", [])
+        ],
     }

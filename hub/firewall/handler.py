@@ -1,10 +1,13 @@
 """The firewall service logic: the only door between agencies and the MASH.
 
-Referrals fan out as information requests to the agencies the level needs (Level 3 notifies
-police and social care at once); responses pass the policy engine and leave as disclosed
-information for the collator; chasers re-issue requests; re-levelling re-plans. Every step is
-written to the disclosure log (durably, before any output is published); signed checkpoints
-of the log go to mash.audit every N entries or T seconds.
+Referrals (from the front door, or raised by an agency's own system) fan out as information
+requests to the agencies the level needs (Level 3 notifies police and social care at once); an
+agency's concern about a child with an undecided referral joins it as a further contact;
+responses pass the policy engine and leave as disclosed information for the collator; chasers
+re-issue requests; re-levelling re-plans; the duty manager's decision disseminates a product
+to each recipient team under its rules and feeds the outcome back to every referrer. Every
+step is written to the disclosure log (durably, before any output is published); signed
+checkpoints of the log go to mash.audit every N entries or T seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 import structlog
 
+from hub import contacts as contact_rules
+from hub import decisions as decision_rules
 from hub.disclosure_log import DisclosureLog, sign_checkpoint
 from hub.disclosure_log.pseudonym import subject_pseudonyms
 from hub.envelope import Opened
@@ -26,6 +31,7 @@ from hub.firewall.state import FirewallState
 from hub.keys import KeyRing
 from hub.policy.engine import PolicyInputError, ReferralContext, apply_policy
 from hub.policy.model import Policy
+from hub.policy.recipients import restrict
 from hub.referrals import locality_of, problems
 from hub.runtime.service import Outgoing, output_id
 from hub.timescales import Timescales, deadline
@@ -67,6 +73,7 @@ class FirewallHandler:
         timescales: Timescales | None = None,
         checkpoint_every: int = 100,
         checkpoint_interval: timedelta = timedelta(seconds=10),
+        link_window: timedelta = contact_rules.DEFAULT_LINK_WINDOW,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.policy = policy
@@ -77,12 +84,15 @@ class FirewallHandler:
         self.timescales = timescales or Timescales()
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval = checkpoint_interval
+        self.link_window = link_window
         self.clock = clock
         self._last_checkpoint_at = clock()
         self.accepts: dict[str, set[str]] = {
             "mash.referrals": {"mash.Referral", "mash.Relevel"},
             "mash.chasers": {"mash.Chaser"},
+            "mash.decisions": {"mash.CaseDecision"},
             **{f"mash.responses.{a.lower()}": {"mash.AgencyResponse"} for a in AGENCIES},
+            **{f"mash.concerns.{a.lower()}": {"mash.Referral"} for a in AGENCIES},
         }
 
     # -- runtime protocol --------------------------------------------------------------------
@@ -103,13 +113,15 @@ class FirewallHandler:
         """Dispatch on the message type."""
         schema = opened.header.schema_name
         if schema == "mash.Referral":
-            return self.on_referral(opened)
+            return self.on_referral(opened, message)
         if schema == "mash.AgencyResponse":
             return self.on_response(opened, message)
         if schema == "mash.Chaser":
             return self.on_chaser(opened)
         if schema == "mash.Relevel":
             return self.on_relevel(opened)
+        if schema == "mash.CaseDecision":
+            return self.on_decision(opened)
         raise _invalid(f"{schema} is not handled by the firewall")
 
     async def tick(self, now: datetime) -> list[Outgoing]:
@@ -278,6 +290,7 @@ class FirewallHandler:
             "policy_version": self.policy.digest,
             "opened_at": _dt(state["opened_at"]),
             "level_history": [{**h, "at": _dt(h["at"])} for h in state["level_history"]],
+            "contacts": [contact_rules.from_state(c) for c in state.get("contacts", [])],
         }
         return Outgoing(
             "mash.disclosures", "mash.CaseOpened", record, ("collator",), referral["referral_id"]
@@ -302,20 +315,65 @@ class FirewallHandler:
             referral["referral_id"],
         )
 
-    def on_referral(self, opened: Opened) -> list[Outgoing]:
-        """Open a case: requests to each agency the level needs, notification for Level 3."""
-        if opened.header.sender != "intake":
-            raise _invalid("referrals are accepted from the intake principal only")
+    def _channel(self, opened: Opened, message: Consumed) -> str:
+        """Who may raise a referral where: the front door on mash.referrals, an agency on its
+        own mash.concerns topic, for itself, with its own reference for the incident."""
+        sender, referral = opened.header.sender, opened.record
+        if sender == "intake":
+            if not message.topic.endswith("mash.referrals"):
+                raise _invalid("the front door raises referrals on mash.referrals only")
+            return sender
+        if sender in contact_rules.AGENCY_CHANNELS and message.topic.endswith(
+            f"mash.concerns.{sender}"
+        ):
+            referrer = referral["referrer"]
+            if referrer["source"] != sender.upper() or not referrer.get("source_reference"):
+                raise _invalid(
+                    "an agency raises concerns as itself (referrer.source) "
+                    "with its own source_reference"
+                )
+            return sender
+        raise _invalid("referrals come from the front door, or from an agency on its own topic")
+
+    def on_referral(self, opened: Opened, message: Consumed) -> list[Outgoing]:
+        """Open a case (requests to each agency the level needs, notification for Level 3), or
+        add an agency's concern to the undecided referral about the same child."""
+        channel = self._channel(opened, message)
         referral = opened.record
         found = problems(referral)
         if found:
             raise _invalid("invalid referral: " + "; ".join(found))
         origin = opened.header.message_id
+        now = self.clock()
+        contact = contact_rules.contact_of(referral, origin, channel)
+        if channel != "intake":
+            source, ref = referral["referrer"]["source"], referral["referrer"]["source_reference"]
+            known = self.state.referral_for_source(source, ref)
+            if known is not None:
+                target = self.state.referral(known)
+                mine = target is not None and any(
+                    c["contact_id"] == origin for c in target[1].get("contacts", [])
+                )
+                if not mine:  # the same incident raised again: one referral, not two
+                    log.info("duplicate_contact_ignored", referral_id=known, source=source)
+                    return []
+                if known != referral["referral_id"]:  # redelivery of a linked contact
+                    return self._link(known, contact, referral, origin, now)
+            else:
+                since = _iso(now - self.link_window)
+                pseudonyms = contact_rules.child_pseudonyms(self.pseudonym_key, referral)
+                for candidate in self.state.referrals_about(pseudonyms, since):
+                    held = self.state.referral(candidate)
+                    if (
+                        candidate != referral["referral_id"]
+                        and held
+                        and not held[1].get("decisions")
+                    ):
+                        return self._link(candidate, contact, referral, origin, now)
         existing = self.state.referral(referral["referral_id"])
         if existing is not None and existing[1]["origin"] != origin:
             log.info("duplicate_referral_ignored", referral_id=referral["referral_id"])
             return []
-        now = self.clock()
         level = referral["level"]
         due = deadline(level, referral["received_at"], self.timescales)
         requests = self._requests(referral, level, now, due)
@@ -350,10 +408,22 @@ class FirewallHandler:
                     s["subject_id"]: subject_pseudonyms(self.pseudonym_key, s)
                     for s in referral["subjects"]
                 },
+                "contacts": [contact_rules.to_state(contact)],
+                "decisions": [],
             }
         )
         if existing is None:
             self.state.save(referral, state)
+        # Idempotent, so a redelivery after a crash between these writes completes them.
+        self.state.index_children(
+            referral["referral_id"],
+            contact_rules.child_pseudonyms(self.pseudonym_key, referral),
+            state["opened_at"],
+        )
+        if channel != "intake":
+            self.state.add_source(
+                contact["source"], contact["source_reference"], referral["referral_id"]
+            )
         outputs = self._request_outputs(requests, referral["referral_id"])
         entries = self._collect_entries(
             origin, 0, referral, state, requests, now, f"information request for {level}"
@@ -381,6 +451,18 @@ class FirewallHandler:
         return outputs
 
     # -- responses ---------------------------------------------------------------------------
+    @staticmethod
+    def _context(referral: dict[str, Any], state: dict[str, Any]) -> ReferralContext:
+        """What the policy engine needs to know about a referral at its current level."""
+        consent = referral["consent"]
+        return ReferralContext(
+            referral["referral_id"],
+            state["level"],
+            consent["status"],
+            consent.get("not_sought_reason"),
+            {s["subject_id"]: s["role"] for s in referral["subjects"]},
+        )
+
     def _assess(
         self,
         referral: dict[str, Any],
@@ -390,16 +472,8 @@ class FirewallHandler:
         response_sha: str,
         now: datetime,
     ) -> tuple[Outgoing, list[dict[str, Any]]]:
-        consent = referral["consent"]
-        ctx = ReferralContext(
-            referral["referral_id"],
-            state["level"],
-            consent["status"],
-            consent.get("not_sought_reason"),
-            {s["subject_id"]: s["role"] for s in referral["subjects"]},
-        )
         try:
-            disclosure = apply_policy(self.policy, ctx, response, now)
+            disclosure = apply_policy(self.policy, self._context(referral, state), response, now)
         except PolicyInputError as exc:
             raise _invalid(str(exc)) from exc
         request = state["requests"].get(response["agency"], {})
@@ -504,22 +578,38 @@ class FirewallHandler:
         if found is None:
             raise _invalid("re-levelling for a referral the firewall does not know")
         referral, state = found
-        old, new = state["level"], change["level"]
-        if old == new:
+        if state["level"] == change["level"]:
             return []
-        origin = opened.header.message_id
-        now = self.clock()
+        outputs, entries = self._relevel(
+            referral,
+            state,
+            change["level"],
+            change["reason"],
+            change["decided_by"],
+            opened.header.message_id,
+            self.clock(),
+        )
+        self.log.append(entries)
+        return outputs
+
+    def _relevel(
+        self,
+        referral: dict[str, Any],
+        state: dict[str, Any],
+        new: str,
+        reason: str,
+        by: str,
+        origin: str,
+        now: datetime,
+    ) -> tuple[list[Outgoing], list[dict[str, Any]]]:
+        """Re-plan at a new level: requests to newly needed agencies, new deadlines, the
+        collator told first, then what is held re-assessed when the level rises."""
+        old = state["level"]
         due = deadline(new, now, self.timescales)
         state["level"] = new
         state["deadline"] = _iso(due) if due else None
         state["level_history"].append(
-            {
-                "at": _iso(now),
-                "from_level": old,
-                "to_level": new,
-                "reason": change["reason"],
-                "by": change["decided_by"],
-            }
+            {"at": _iso(now), "from_level": old, "to_level": new, "reason": reason, "by": by}
         )
         missing = tuple(a for a in self.policy.levels[new].agencies if a not in state["requests"])
         requests = self._requests(referral, new, now, due, only=missing)
@@ -542,11 +632,11 @@ class FirewallHandler:
                 "rule_id": "relevel",
                 "from_level": old,
                 "to_level": new,
-                "reason": change["reason"],
+                "reason": reason,
                 "actor": {
                     "principal": self.principal,
                     "key_id": self.ring.signing_key_id,
-                    "decided_by": change["decided_by"],
+                    "decided_by": by,
                 },
             }
         )
@@ -559,17 +649,229 @@ class FirewallHandler:
         outputs = self._request_outputs(requests, referral["referral_id"])
         if new == "LEVEL_3" and old != "LEVEL_3":
             outputs.append(self._notification(referral, now))
-        order = ("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3")
         # The re-plan goes first: the collator must know the new level before the
         # re-assessed disclosures (same key, same partition, so the order is kept).
         outputs.append(self._case_opened(referral, state, now))
-        if order.index(new) > order.index(old):
+        if contact_rules.higher(new, old):
             for response in self.state.responses(referral["referral_id"]):
                 out, more = self._assess(
                     referral, state, response, f"{origin}:{response['response_id']}", "", now
                 )
                 outputs.append(out)
                 entries.extend(more)
-        self.log.append(entries)
         log.info("referral_relevelled", referral_id=referral["referral_id"], old=old, new=new)
+        return outputs, entries
+
+    # -- contacts ----------------------------------------------------------------------------
+    def _link(
+        self,
+        referral_id: str,
+        contact: dict[str, Any],
+        raised: dict[str, Any],
+        origin: str,
+        now: datetime,
+    ) -> list[Outgoing]:
+        """Add an agency's concern to the open referral about the same child; a concern at a
+        higher level escalates the referral (a Level 3 concern never waits for Level 1)."""
+        found = self.state.referral(referral_id)
+        assert found is not None
+        referral, state = found
+        contacts = state.setdefault("contacts", [])
+        if not any(c["contact_id"] == contact["contact_id"] for c in contacts):
+            contacts.append(contact_rules.to_state(contact))
+        self.state.add_source(contact["source"], contact["source_reference"], referral_id)
+        link = self._common(f"{origin}:link", 0, referral, state, "link", now)
+        link.update(
+            {
+                "decision": None,
+                "rule_id": "link-window",
+                "agency": contact["source"],
+                "recipients": [],
+                "subject_pseudonyms": contact_rules.child_pseudonyms(self.pseudonym_key, raised),
+                "reason": f"concern from {contact['source']} ({contact['level']}) about the same "
+                f"child within {self.link_window.total_seconds() / 3600:g} h: one referral, "
+                f"{len(contacts)} contacts",
+            }
+        )
+        entries = [link]
+        if contact_rules.higher(contact["level"], state["level"]):
+            outputs, more = self._relevel(
+                referral,
+                state,
+                contact["level"],
+                f"linked concern from {contact['source']} at {contact['level']}",
+                contact["channel"],
+                origin,
+                now,
+            )
+            entries.extend(more)
+        else:
+            self.state.save(referral, state)
+            outputs = [self._case_opened(referral, state, now)]
+        self.log.append(entries)
+        log.info(
+            "contact_linked",
+            referral_id=referral_id,
+            source=contact["source"],
+            contacts=len(contacts),
+        )
         return outputs
+
+    # -- decisions ---------------------------------------------------------------------------
+    def _package_complete(self, state: dict[str, Any], now: datetime) -> bool:
+        """The collator's rule: every agency answered, or the deadline has come."""
+        if all(r.get("answered_at") for r in state["requests"].values()):
+            return True
+        return state.get("deadline") is not None and now >= _dt(state["deadline"])
+
+    def on_decision(self, opened: Opened) -> list[Outgoing]:
+        """Record the duty manager's decision, disseminate a product to each recipient under
+        its rules, feed the outcome back to every referrer, and tell the collator."""
+        if opened.header.sender != "dutymanager":
+            raise _invalid("decisions are accepted from the duty manager only")
+        decision = opened.record
+        found = self.state.referral(decision["referral_id"])
+        if found is None:
+            raise _invalid("decision for a referral the firewall does not know")
+        referral, state = found
+        origin = opened.header.message_id
+        decided = state.setdefault("decisions", [])
+        now = self.clock()
+        prior = next((d for d in decided if d["decision_id"] == decision["decision_id"]), None)
+        if prior is not None:
+            record = {**prior, "decided_at": _dt(prior["decided_at"])}  # a redelivery
+        else:
+            ctx = decision_rules.DecisionContext(
+                level=state["level"],
+                package_complete=self._package_complete(state, now),
+                locality=locality_of(referral),
+                prior_outcomes=tuple(d["outcome"] for d in decided),
+            )
+            try:
+                record = decision_rules.check(decision, ctx)
+            except decision_rules.DecisionInvalid as exc:
+                raise _invalid(str(exc)) from exc
+            decided.append({**record, "decided_at": _iso(record["decided_at"])})
+            self.state.save(referral, state)
+        entry = self._common(f"{origin}:decide", 0, referral, state, "decide", now)
+        entry.update(
+            {
+                "decision": None,
+                "rule_id": f"outcome:{record['outcome']}",
+                "recipients": list(record["recipients"]),
+                "reason": f"{record['outcome']}"
+                + (
+                    " (before the package was complete, Level 3)"
+                    if record["before_package"]
+                    else ""
+                ),
+                "actor": {
+                    "principal": self.principal,
+                    "key_id": self.ring.signing_key_id,
+                    "decided_by": record["decided_by"],
+                },
+            }
+        )
+        entries = [entry]
+        outputs: list[Outgoing] = []
+        for recipient in record["recipients"]:
+            out, more = self._product(referral, state, record, recipient, origin, now)
+            outputs.append(out)
+            entries.extend(more)
+        for i, contact in enumerate(state.get("contacts", [])):
+            topic, principal = decision_rules.feedback_route(contact)
+            note = decision_rules.feedback(record, contact, now)
+            fed = self._common(f"{origin}:feedback", i, referral, state, "disclose", now)
+            fed.update(
+                {
+                    "decision": "RELEASED",
+                    "data_category": "feedback",
+                    "recipients": [principal],
+                    "rule_id": "referrer-feedback",
+                    "reason": "the referrer is told the outcome; never the package contents",
+                    "subject_pseudonyms": [],
+                    "fields_disclosed": ["outcome", "team", "advice"],
+                }
+            )
+            entries.append(fed)
+            outputs.append(
+                Outgoing(topic, "mash.Feedback", note, (principal,), referral["referral_id"])
+            )
+        outputs.append(
+            Outgoing(
+                "mash.disclosures",
+                "mash.CaseDecision",
+                record,
+                ("collator",),
+                referral["referral_id"],
+            )
+        )
+        self.log.append(entries)
+        log.info(
+            "decision_recorded",
+            referral_id=referral["referral_id"],
+            outcome=record["outcome"],
+            recipients=len(record["recipients"]),
+            before_package=record["before_package"],
+        )
+        return outputs
+
+    def _product(
+        self,
+        referral: dict[str, Any],
+        state: dict[str, Any],
+        decision: dict[str, Any],
+        recipient: str,
+        origin: str,
+        now: datetime,
+    ) -> tuple[Outgoing, list[dict[str, Any]]]:
+        """The information product for one recipient: what the policy released at the
+        referral's level, narrowed by the recipient's rules, every item logged."""
+        findings: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
+        for response in self.state.responses(referral["referral_id"]):
+            ctx = self._context(referral, state)
+            narrowed = restrict(
+                self.policy, recipient, apply_policy(self.policy, ctx, response, now)
+            )
+            findings.append(narrowed.record)
+            request = state["requests"].get(response["agency"], {})
+            entries.extend(
+                decision_entries(
+                    narrowed.decisions,
+                    origin=f"{origin}:{recipient}:{response['response_id']}",
+                    start=0,
+                    common=self._common(origin, 0, referral, state, "disclose", now),
+                    pseudonyms=state["pseudonyms"],
+                    agency=response["agency"],
+                    response_message_id=response["response_id"],
+                    response_sha256="",
+                    request_message_id=request.get("message_id"),
+                    recipients=(recipient,),
+                )
+            )
+        principal = self.policy.recipients[recipient].principal
+        product = {
+            "product_id": decision_rules.product_id(decision["decision_id"], recipient),
+            "referral_id": referral["referral_id"],
+            "recipient": recipient,
+            "outcome": decision["outcome"],
+            "reason": decision["reason"],
+            "team": decision.get("team"),
+            "lead_professional": decision.get("lead_professional"),
+            "level": state["level"],
+            "decided_by": decision["decided_by"],
+            "created_at": now,
+            "concern": referral["concern"],
+            "subjects": referral["subjects"],
+            "findings": findings,
+            "policy_version": self.policy.digest,
+        }
+        out = Outgoing(
+            f"mash.products.{recipient}",
+            "mash.InformationProduct",
+            product,
+            (principal,),
+            referral["referral_id"],
+        )
+        return out, entries

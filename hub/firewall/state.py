@@ -1,5 +1,7 @@
 """What the firewall remembers about live referrals (inside the MASH only): the referral (Avro),
-its current level, level history and the requests issued (JSON), and the agencies' responses."""
+its current level, level history, contacts, decisions and the requests issued (JSON), the
+agencies' responses, the source references already raised (de-duplication) and the children's
+pseudonyms (linking concerns about the same child)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,12 @@ class FirewallState:
             "referral_id TEXT NOT NULL, agency TEXT NOT NULL, record BLOB NOT NULL, "
             "schema BLOB NOT NULL)"
         )
+        self._db.executescript("""
+            CREATE TABLE IF NOT EXISTS contacts (source TEXT NOT NULL, source_reference TEXT
+                NOT NULL, referral_id TEXT NOT NULL, PRIMARY KEY (source, source_reference));
+            CREATE TABLE IF NOT EXISTS children (pseudonym TEXT NOT NULL, referral_id TEXT NOT NULL,
+                opened_at TEXT NOT NULL, PRIMARY KEY (pseudonym, referral_id));
+        """)
         self._lock = threading.Lock()
 
     def referral(self, referral_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -67,6 +75,43 @@ class FirewallState:
             (referral_id,),
         )
         return [self.codec.decode("mash.AgencyResponse", bytes(r), bytes(s)) for r, s in rows]
+
+    def referral_for_source(self, source: str, source_reference: str) -> str | None:
+        """The referral a source reference (e.g. a PPN number) was raised into, if any."""
+        row = self._db.execute(
+            "SELECT referral_id FROM contacts WHERE source = ? AND source_reference = ?",
+            (source, source_reference),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def add_source(self, source: str, source_reference: str, referral_id: str) -> None:
+        """Remember that a source reference was raised into ``referral_id``."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO contacts VALUES (?, ?, ?)",
+                (source, source_reference, referral_id),
+            )
+
+    def index_children(self, referral_id: str, pseudonyms: list[str], opened_at: str) -> None:
+        """Index a referral by its children's pseudonyms (never their names)."""
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO children VALUES (?, ?, ?)",
+                [(p, referral_id, opened_at) for p in pseudonyms],
+            )
+
+    def referrals_about(self, pseudonyms: list[str], since: str) -> list[str]:
+        """Referrals opened at or after ``since`` (UTC ISO) about any of these children,
+        newest first."""
+        if not pseudonyms:
+            return []
+        marks = ",".join("?" * len(pseudonyms))
+        rows = self._db.execute(
+            f"SELECT referral_id, max(opened_at) AS at FROM children WHERE pseudonym IN ({marks})"
+            " AND opened_at >= ? GROUP BY referral_id ORDER BY at DESC",
+            (*pseudonyms, since),
+        )
+        return [str(r) for r, _ in rows]
 
     def close(self) -> None:
         """Close the database."""

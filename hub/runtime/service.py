@@ -276,6 +276,9 @@ class ServiceRunner:
             due = await self.handler.tick(self.clock())
             if due:
                 await self._publish(publisher, due, f"tick:{uuid.uuid4()}")
+                acknowledged = getattr(self.handler, "published", None)
+                if acknowledged is not None:
+                    acknowledged(due)  # e.g. an adapter marks its concerns raised
 
     async def _shutdown(self, publisher: KafkaPublisher, subscription: KafkaSubscription) -> None:
         """Close producer and consumer, bounded even when the broker is unreachable."""

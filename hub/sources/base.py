@@ -27,5 +27,11 @@ class AgencySource(Protocol):
     def records(self, person_id: str) -> dict[str, list[dict[str, Any]]]:
         """The person's records by category field name (e.g. ``crime_reports``)."""
 
+    def concerns(self) -> list[dict[str, Any]]:
+        """Concerns the agency's system has raised about children (e.g. police PPNs, school
+        safeguarding concerns), oldest first: each with ``source_reference``, ``raised_at``,
+        ``raised_by``, ``organisation``, ``role``, ``concern``, ``indicators``, ``consent``
+        and ``subjects`` (people as the agency holds them, each with a ``role``)."""
+
     def check(self) -> None:
         """Raise SourceUnavailable unless the source can be read now."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,10 @@ CREATE INDEX IF NOT EXISTS people_pnc ON people (pnc_id);
 CREATE TABLE IF NOT EXISTS records (
     person_id TEXT NOT NULL, category TEXT NOT NULL, record TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS records_person ON records (person_id);
+CREATE TABLE IF NOT EXISTS concerns (
+    source_reference TEXT PRIMARY KEY, raised_at TEXT NOT NULL, raised_by TEXT NOT NULL,
+    organisation TEXT NOT NULL, role TEXT NOT NULL, concern TEXT NOT NULL,
+    indicators TEXT NOT NULL, consent TEXT NOT NULL, subjects TEXT NOT NULL);
 """
 
 
@@ -141,6 +145,60 @@ class SqliteSource:
         ):
             out.setdefault(category, []).append(_from_json(json.loads(body)))
         return out
+
+    def concerns(self) -> list[dict[str, Any]]:
+        """Concerns raised in the agency's system, oldest first (none in an older database)."""
+        try:
+            rows = self._db.execute(
+                "SELECT source_reference, raised_at, raised_by, organisation, role, concern, "
+                "indicators, consent, subjects FROM concerns ORDER BY raised_at, rowid"
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise SourceUnavailable(f"agency database {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise SourceUnavailable(f"agency database {self.path}: {exc}") from exc
+        return [
+            {
+                "source_reference": r[0],
+                "raised_at": datetime.fromisoformat(r[1]),
+                "raised_by": r[2],
+                "organisation": r[3],
+                "role": r[4],
+                "concern": r[5],
+                "indicators": json.loads(r[6]),
+                "consent": json.loads(r[7]),
+                "subjects": [
+                    {
+                        **s,
+                        "date_of_birth": date.fromisoformat(s["date_of_birth"])
+                        if s.get("date_of_birth")
+                        else None,
+                    }
+                    for s in json.loads(r[8])
+                ],
+            }
+            for r in rows
+        ]
+
+    def add_concern(self, concern: dict[str, Any]) -> None:
+        """Record a concern raised in the agency's system (the embedded default's input)."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO concerns VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    concern["source_reference"],
+                    concern["raised_at"].isoformat(),
+                    concern["raised_by"],
+                    concern["organisation"],
+                    concern["role"],
+                    concern["concern"],
+                    json.dumps(concern["indicators"]),
+                    json.dumps(concern["consent"]),
+                    json.dumps(_to_json(concern["subjects"])),
+                ),
+            )
 
     def add_people(self, people: Iterable[dict[str, Any]]) -> int:
         """Insert people (with their ``records`` by category) in one transaction."""
