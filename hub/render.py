@@ -1,4 +1,5 @@
-"""Human-readable text of a package for a terminal (the duty manager's view)."""
+"""Human-readable text for a terminal: packages and decisions (the duty manager's view),
+information products (a recipient team's view) and feedback (a referrer's view)."""
 
 from __future__ import annotations
 
@@ -27,13 +28,17 @@ def package_text(package: dict[str, Any]) -> str:
         f"assembled {package['created_at']:%Y-%m-%d %H:%M:%S} UTC"
     )
     lines.append(f"Concern: {package['concern']}")
-    lines.append("")
-    lines.append("Subjects:")
-    names = {}
-    for s in package["subjects"]:
-        dob = s["date_of_birth"].isoformat() if s.get("date_of_birth") else "?"
-        names[s["subject_id"]] = f"{s['given_names']} {s['family_name']}"
-        lines.append(f"  {s['role'].lower():13} {s['given_names']} {s['family_name']} ({dob})")
+    contacts = package.get("contacts") or []
+    if len(contacts) > 1 or any(c["channel"] != "intake" for c in contacts):
+        lines.append("")
+        lines.append(f"Contacts ({len(contacts)}):")
+        for c in contacts:
+            ref = f" {c['source_reference']}" if c.get("source_reference") else ""
+            lines.append(
+                f"  {c['received_at']:%Y-%m-%d %H:%M} {c['source'].lower():9}{ref} "
+                f"({c['level']}): {c['concern']}"
+            )
+    names = _subjects(package["subjects"], lines)
     lines.append("")
     lines.append("Agencies:")
     for a in package["agencies"]:
@@ -42,7 +47,29 @@ def package_text(package: dict[str, Any]) -> str:
             f"  {a['agency'].lower():10} {a['answer'].lower().replace('_', ' '):14} "
             f"{when}  chasers {a['chasers']}"
         )
-    for finding in package["findings"]:
+    lines += _findings(package["findings"], names)
+    if package["chronology"]:
+        lines.append("")
+        lines.append("Chronology:")
+        for c in package["chronology"]:
+            lines.append(f"  {c['on']}  {c['agency'].lower():9} {c['description']}")
+    return "\n".join(lines)
+
+
+def _subjects(subjects: list[dict[str, Any]], lines: list[str]) -> dict[str, str]:
+    lines.append("")
+    lines.append("Subjects:")
+    names = {}
+    for s in subjects:
+        dob = s["date_of_birth"].isoformat() if s.get("date_of_birth") else "?"
+        names[s["subject_id"]] = f"{s['given_names']} {s['family_name']}"
+        lines.append(f"  {s['role'].lower():13} {s['given_names']} {s['family_name']} ({dob})")
+    return names
+
+
+def _findings(findings: list[dict[str, Any]], names: dict[str, str]) -> list[str]:
+    lines = []
+    for finding in findings:
         lines.append("")
         lines.append(f"{finding['agency']} (policy {finding['policy_version'][:19]}):")
         for subject in finding["subjects"]:
@@ -65,9 +92,48 @@ def package_text(package: dict[str, Any]) -> str:
                 if item["withheld_fields"]:
                     text += f" (withheld: {', '.join(item['withheld_fields'])})"
                 lines.append(f"    - {text}")
-    if package["chronology"]:
-        lines.append("")
-        lines.append("Chronology:")
-        for c in package["chronology"]:
-            lines.append(f"  {c['on']}  {c['agency'].lower():9} {c['description']}")
+    return lines
+
+
+def decision_text(decision: dict[str, Any]) -> str:
+    """One recorded decision: outcome, who, when, where it went."""
+    text = (
+        f"DECISION {decision['outcome'].lower().replace('_', '-')} by {decision['decided_by']} "
+        f"at {decision['decided_at']:%Y-%m-%d %H:%M} UTC"
+    )
+    if decision.get("team"):
+        text += f"; Locality Team {decision['team'].title()}"
+    if decision.get("lead_professional"):
+        text += f"; lead professional {decision['lead_professional']}"
+    if decision.get("before_package"):
+        text += "; decided BEFORE the package was complete (Level 3)"
+    text += f"\n  reason: {decision['reason']}"
+    text += "\n  disseminated to: " + (", ".join(decision["recipients"]) or "nobody (advice only)")
+    return text
+
+
+def product_text(product: dict[str, Any]) -> str:
+    """A recipient team's information product."""
+    lines = [
+        f"INFORMATION PRODUCT for {product['recipient']}  referral {product['referral_id']}",
+        f"Outcome {product['outcome'].lower().replace('_', '-')} (Level "
+        f"{product['level'].replace('LEVEL_', '')}) decided by {product['decided_by']} "
+        f"at {product['created_at']:%Y-%m-%d %H:%M} UTC",
+    ]
+    if product.get("lead_professional"):
+        lines.append(f"Lead professional: {product['lead_professional']}")
+    lines.append(f"Reason: {product['reason']}")
+    lines.append(f"Concern: {product['concern']}")
+    names = _subjects(product["subjects"], lines)
+    lines += _findings(product["findings"], names)
     return "\n".join(lines)
+
+
+def feedback_text(feedback: dict[str, Any]) -> str:
+    """What a referrer was told."""
+    text = (
+        f"{feedback['decided_at']:%Y-%m-%d %H:%M} {feedback['referral_id']}  {feedback['message']}"
+    )
+    if feedback.get("advice"):
+        text += f"\n  advice: {feedback['advice']}"
+    return text

@@ -40,6 +40,12 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert level in out
     assert "NOTIFICATION LEVEL_3" in out and "ms after intake" in out
     assert "MISSED" not in out
+    assert "Public Protection Notice" in out and "Contacts (1):" in out
+    for outcome in ("s47-strategy", "s17-assessment", "locality-early-help", "nfa-advice"):
+        assert f"DECISION {outcome}" in out
+    assert "disseminated to: locality-" in out
+    assert "feedback to the front door" in out and "advice: " in out
+    assert "feedback to police (its adapter)" in out
     assert "ok: " in out and "checkpoints verified" in out and "FAILED" not in out
     assert "stopped services and broker" in out
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)

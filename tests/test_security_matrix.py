@@ -77,14 +77,21 @@ async def test_principal_may_use_exactly_its_topics(
     """Each produce/consume the topology allows succeeds; every other one is refused."""
     await _seed_every_topic(kafka, topology)
     settings = kafka.settings(principal)
-    wrong: list[str] = []
-    for topic in topology.topics:
-        expected_write = topology.may_produce(principal, topic.name)
-        if await _can_produce(settings, topic.name) != expected_write:
-            wrong.append(f"write {topic.name}: expected {'allow' if expected_write else 'deny'}")
-        expected_read = topology.may_consume(principal, topic.name)
-        if await _can_consume(settings, topic.name) != expected_read:
-            wrong.append(f"read {topic.name}: expected {'allow' if expected_read else 'deny'}")
+    limit = asyncio.Semaphore(8)  # probes are independent clients: run them side by side
+
+    async def probe(topic: str) -> list[str]:
+        async with limit:
+            found = []
+            expected_write = topology.may_produce(principal, topic)
+            if await _can_produce(settings, topic) != expected_write:
+                found.append(f"write {topic}: expected {'allow' if expected_write else 'deny'}")
+            expected_read = topology.may_consume(principal, topic)
+            if await _can_consume(settings, topic) != expected_read:
+                found.append(f"read {topic}: expected {'allow' if expected_read else 'deny'}")
+            return found
+
+    results = await asyncio.gather(*(probe(t.name) for t in topology.topics))
+    wrong = [line for lines in results for line in lines]
     assert wrong == []
 
 

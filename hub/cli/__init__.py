@@ -7,6 +7,7 @@ import click
 from hub import __version__
 from hub.cli.audit import audit
 from hub.cli.broker import broker
+from hub.cli.decisions import decide, feedback, queue
 from hub.cli.demo import demo
 from hub.cli.keys import keys
 from hub.cli.packages import notifications, packages
@@ -40,6 +41,9 @@ for command in (
     referrals,
     packages,
     notifications,
+    decide,
+    queue,
+    feedback,
     audit,
     up,
     down,

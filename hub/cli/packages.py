@@ -10,7 +10,7 @@ import click
 
 from hub.cli.common import friendly_errors, principal
 from hub.dutymanager import PRINCIPAL, Inbox, sync, wait_for
-from hub.render import package_text
+from hub.render import decision_text, package_text
 
 
 def _inbox() -> tuple[Inbox, Any]:
@@ -34,8 +34,10 @@ def packages() -> None:
 @packages.command("list")
 @friendly_errors
 def list_packages() -> None:
-    """One line per package and addendum: referral, level, deadline met, agencies answered."""
+    """One line per package and addendum: referral, level, deadline met, agencies answered,
+    and the decision once recorded."""
     inbox, _ = _inbox()
+    outcome = {d["referral_id"]: d["outcome"] for d in inbox.messages("mash.CaseDecision")}
     for p in inbox.packages():
         answered = sum(a["answer"] != "NO_RESPONSE" for a in p["agencies"])
         kind = f"addendum {p['addendum']}" if p["addendum"] else "package"
@@ -43,6 +45,11 @@ def list_packages() -> None:
             f"{p['referral_id']}  {p['level']:8} {kind:11} "
             f"deadline {'met' if p['deadline_met'] else 'MISSED':6} "
             f"agencies {answered}/{len(p['agencies'])}  {p['created_at']:%Y-%m-%d %H:%M}"
+            + (
+                f"  decided {outcome[p['referral_id']].lower()}"
+                if p["referral_id"] in outcome
+                else ""
+            )
         )
     inbox.close()
 
@@ -55,13 +62,14 @@ def show(referral_id: str, as_json: bool) -> None:
     """The package (and addenda) of REFERRAL_ID (or a unique prefix of it)."""
     inbox, _ = _inbox()
     found = inbox.packages(referral_id)
+    decided = inbox.messages("mash.CaseDecision", referral_id)
     inbox.close()
-    if not found:
+    if not found and not decided:
         raise click.ClickException(f"no package for {referral_id} yet")
     if as_json:
-        click.echo(_json(found))
+        click.echo(_json({"packages": found, "decisions": decided}))
         return
-    click.echo("\n\n".join(package_text(p) for p in found))
+    click.echo("\n\n".join([*(package_text(p) for p in found), *map(decision_text, decided)]))
 
 
 @packages.command()

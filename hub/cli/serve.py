@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,6 +62,31 @@ def adapter(agency: str, config: Path | None) -> None:
     _run("adapter", agency, settings)
 
 
+def _serve_http(name: str, make_app: Any, host: str, port: int) -> None:
+    """Run an HTTP service as principal ``name`` until SIGTERM/SIGINT."""
+    from aiohttp import web
+
+    from hub.cli.common import principal
+    from hub.transport.kafka import KafkaPublisher
+
+    configure_logging(name)
+    me = principal(name)
+
+    async def main() -> None:
+        async with KafkaPublisher(me.kafka) as publisher:
+            runner = web.AppRunner(make_app(me, publisher))
+            await runner.setup()
+            await web.TCPSite(runner, host, port).start()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            await runner.cleanup()
+
+    asyncio.run(main())
+
+
 @serve.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8090, show_default=True)
@@ -67,27 +94,26 @@ def adapter(agency: str, config: Path | None) -> None:
 def intake(host: str, port: int) -> None:
     """The HTTP front door: POST /referrals (JSON, docs/referrals.md) and
     POST /referrals/{id}/relevel; publishes as the intake principal."""
-    from aiohttp import web
-
-    from hub.cli.common import principal
     from hub.intake_http import intake_app
-    from hub.transport.kafka import KafkaPublisher
 
-    configure_logging("intake")
-    me = principal("intake")
+    _serve_http("intake", lambda me, pub: intake_app(me.ring, me.topology, pub), host, port)
 
-    async def main() -> None:
-        async with KafkaPublisher(me.kafka) as publisher:
-            runner = web.AppRunner(intake_app(me.ring, me.topology, publisher))
-            await runner.setup()
-            await web.TCPSite(runner, host, port).start()
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            import signal
 
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
-            await runner.cleanup()
+@serve.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8091, show_default=True)
+@friendly_errors
+def dutymanager(host: str, port: int) -> None:
+    """The duty manager's decisions over HTTP: POST /referrals/{id}/decision (JSON: outcome,
+    reason, decided_by, team, lead_professional) and GET /referrals/{id}/decisions."""
+    from hub.dutymanager import PRINCIPAL, Inbox
+    from hub.dutymanager_http import dutymanager_app
+    from hub.paths import mash_home
 
-    asyncio.run(main())
+    inbox = Inbox(mash_home() / "state" / "dutymanager" / "inbox.db")
+    _serve_http(
+        PRINCIPAL,
+        lambda me, pub: dutymanager_app(inbox, me.ring, me.kafka, me.topology, pub),
+        host,
+        port,
+    )

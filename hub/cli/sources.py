@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from hub.paths import mash_home
+from hub.sources.base import SourceUnavailable
 from hub.sources.generate import Population
 from hub.sources.importer import ImportInvalid, import_file
 
@@ -46,3 +47,22 @@ def import_(agency: str, file: Path) -> None:
     except ImportInvalid as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"imported {count} people into {agency}")
+
+
+@sources.command()
+@click.argument("agency", type=click.Choice(["police", "health", "education", "housing"]))
+@click.option("--household", help="Household id (default: one with a child the agency holds).")
+@click.option("--reference", help="The agency's own reference (default: a new one).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Picks the household.")
+def concern(agency: str, household: str | None, reference: str | None, seed: int) -> None:
+    """Record a synthetic concern in AGENCY's system (a police PPN, a school's or a health
+    visitor's concern); the running adapter raises it as a referral within seconds."""
+    from hub.sources.concerns import household_with_child, raise_concern
+
+    folder = mash_home() / "sources"
+    try:
+        chosen = household or household_with_child(folder, (agency,), seed)
+        raised = raise_concern(folder, agency, chosen, reference=reference)
+    except (LookupError, SourceUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{raised['source_reference']}  household {chosen}")

@@ -1,0 +1,71 @@
+"""Decisions over HTTP on the real broker: refused with the reason before the package (below
+Level 3) or for an unknown referral; accepted, sealed to the firewall, once the package is in."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from hub.dutymanager import Inbox
+from hub.dutymanager_http import dutymanager_app
+from hub.envelope import Opener
+from hub.replay import MemorySeenMessages
+from hub.samples import Samples
+from hub.topology import Topology
+from hub.transport.kafka import KafkaPublisher, KafkaSubscription
+from tests.brokers import KafkaCluster
+from tests.keyring import TestKeys
+
+pytestmark = pytest.mark.broker
+
+
+async def test_post_decision(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
+) -> None:
+    """422 without a package or with a bad outcome; 202 and a sealed decision once packaged."""
+    inbox = Inbox(tmp_path / "inbox.db")
+    package = Samples().information_package()
+    rid = package["referral_id"]
+    settings = kafka.settings("dutymanager")
+    async with KafkaPublisher(settings) as publisher:
+        app = dutymanager_app(inbox, keys.ring("dutymanager"), settings, topology, publisher)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        body = {"outcome": "s17-assessment", "reason": "child in need", "decided_by": "DM 1"}
+        try:
+            async with aiohttp.ClientSession() as http:
+                url = f"http://127.0.0.1:{port}/referrals/{rid}/decision"
+                async with http.post(url, json=body) as answer:
+                    assert answer.status == 422
+                    assert "no referral" in (await answer.json())["error"]
+                inbox.add("mash.Notification", {**Samples().notification(), "referral_id": "x"})
+                inbox.add("mash.InformationPackage", package)
+                async with http.post(url, json={**body, "outcome": "adopt"}) as answer:
+                    assert answer.status == 422
+                    assert "unknown outcome" in (await answer.json())["error"]
+                async with http.post(url, json=body) as answer:
+                    assert answer.status == 202
+                    accepted = await answer.json()
+        finally:
+            await runner.cleanup()
+    assert accepted["referral_id"] == rid and accepted["outcome"] == "S17_ASSESSMENT"
+    topic = topology.topic("mash.decisions")
+    group = topology.group_prefix("firewall") + "http-test"
+    opener = Opener(keys.ring("firewall"), MemorySeenMessages())
+    async with KafkaSubscription(kafka.settings("firewall"), [topic], group) as sub:
+        async with asyncio.timeout(30):
+            async for batch in sub.batches(timeout_ms=300):
+                if batch:
+                    opened = opener.open(batch[0].value, topic=topic)
+                    break
+    assert opened.header.sender == "dutymanager"
+    assert opened.record["decision_id"] == accepted["decision_id"]
+    assert opened.record["decided_by"] == "DM 1"
+    inbox.close()
