@@ -88,3 +88,8 @@ class Inbox:
     def processed(self, opened: Opened) -> None:
         """Record the message as processed once this service's outputs are durable."""
         self.opener.remember(opened.header)
+
+    def processed_all(self, opened: list[Opened]) -> None:
+        """Record a batch of messages as processed once all their outputs are durable."""
+        if opened:
+            self.opener.remember_all([o.header for o in opened])

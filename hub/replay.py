@@ -65,10 +65,21 @@ class SqliteSeenMessages:
 
     def remember(self, message_id: str, expires_at: datetime) -> None:
         """Record ``message_id`` durably."""
+        self.remember_many([(message_id, expires_at)])
+
+    def remember_many(self, items: list[tuple[str, datetime]]) -> None:
+        """Record several ids in one durable transaction (a consumed batch)."""
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO seen VALUES (?, ?)", (message_id, expires_at.isoformat())
-            )
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO seen VALUES (?, ?)",
+                    [(m, e.isoformat()) for m, e in items],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def prune(self, now: datetime) -> int:
         """Forget ids whose messages have expired; returns how many."""

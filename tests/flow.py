@@ -57,6 +57,7 @@ class Flow:
     home: Path
     services: dict[str, Built] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     async def read(
         self, logical: str, principal: str, count: int, wait_s: float = 60
@@ -73,6 +74,18 @@ class Flow:
                     if len(out) >= count:
                         return out
         return out
+
+    async def start(
+        self, name: str, kind: str, agency: str | None, settings: Any, wait: bool = True
+    ) -> Built:
+        """Start one more service instance (e.g. a second firewall in the same group)."""
+        built = build(kind, agency, settings, key_store=self.keys.store)
+        self.services[name] = built
+        self.tasks.append(asyncio.create_task(built.runner.run(), name=name))
+        if wait:
+            async with asyncio.timeout(60):
+                await built.runner.started.wait()
+        return built
 
     async def refer(self, *records: dict[str, Any], schema_name: str = "mash.Referral") -> None:
         """Publish referrals (or re-levelling commands) as the front door does."""
@@ -128,14 +141,12 @@ async def running_flow(
             CollatorSettings(**common, kafka=kafka.settings("collator"), timescales=scales),
         ),
     ] + [("adapter", a, AdapterSettings(**common, kafka=kafka.settings(a))) for a in AGENCIES]
-    for kind, agency, settings in specs:
-        name = agency or kind
-        if only is not None and name not in only:
-            continue
-        built = build(kind, agency, settings, key_store=keys.store)
-        flow.services[name] = built
-        flow.tasks.append(asyncio.create_task(built.runner.run(), name=name))
+    flow.settings = {agency or kind: settings for kind, agency, settings in specs}
     try:
+        for kind, agency, settings in specs:
+            name = agency or kind
+            if only is None or name in only:
+                await flow.start(name, kind, agency, settings, wait=False)
         async with asyncio.timeout(60):
             for built in flow.services.values():
                 await built.runner.started.wait()

@@ -90,18 +90,28 @@ class DisclosureLog:
                 self._db.execute("LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE")
             try:
                 seq, chain = self._head()
+                ids = [e["entry_id"] for e in entries]
+                marks = ",".join("?" * len(ids))
+                present = (
+                    {
+                        r[0]
+                        for r in self._q(
+                            f"SELECT entry_id FROM entries WHERE entry_id IN ({marks})", ids
+                        ).fetchall()
+                    }
+                    if ids
+                    else set()
+                )
+                rows, subjects = [], []
                 for entry in entries:
-                    exists = self._q(
-                        "SELECT 1 FROM entries WHERE entry_id = ?", (entry["entry_id"],)
-                    ).fetchone()
-                    if exists:
+                    if entry["entry_id"] in present:
                         continue
+                    present.add(entry["entry_id"])
                     raw = canonical(entry)
                     leaf = leaf_hash(raw)
                     chain = chain_hash(chain, leaf)
                     seq += 1
-                    self._q(
-                        "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows.append(
                         (
                             seq,
                             entry["entry_id"],
@@ -110,11 +120,18 @@ class DisclosureLog:
                             raw.decode(),
                             leaf,
                             chain,
-                        ),
+                        )
                     )
-                    for pseudonym in entry.get("subject_pseudonyms", []):
-                        self._q("INSERT INTO subjects VALUES (?, ?)", (seq, pseudonym))
-                    added += 1
+                    subjects += [(seq, p) for p in entry.get("subject_pseudonyms", [])]
+                if rows:
+                    self._db.cursor().executemany(
+                        self.dialect.sql("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)"), rows
+                    )
+                if subjects:
+                    self._db.cursor().executemany(
+                        self.dialect.sql("INSERT INTO subjects VALUES (?, ?)"), subjects
+                    )
+                added = len(rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -165,3 +165,12 @@ class Opener:
     def remember(self, header: Header) -> None:
         """Mark a message processed (call once its outputs are durable)."""
         self.seen.remember(header.message_id, header.expires_at)
+
+    def remember_all(self, headers: list[Header]) -> None:
+        """Mark several messages processed, in one transaction when the store can."""
+        many = getattr(self.seen, "remember_many", None)
+        if many is not None:
+            many([(h.message_id, h.expires_at) for h in headers])
+            return
+        for header in headers:
+            self.remember(header)

@@ -87,6 +87,11 @@ class FirewallHandler:
         self.link_window = link_window
         self.clock = clock
         self._last_checkpoint_at = clock()
+        # With group commit (set by the service runner) entries wait for flush(), which the
+        # runner calls before it publishes the outputs they account for: one durable log
+        # transaction per sent batch instead of one per message.
+        self.group_commit = False
+        self._pending: list[dict[str, Any]] = []
         self.accepts: dict[str, set[str]] = {
             "mash.referrals": {"mash.Referral", "mash.Relevel"},
             "mash.chasers": {"mash.Chaser"},
@@ -96,6 +101,21 @@ class FirewallHandler:
         }
 
     # -- runtime protocol --------------------------------------------------------------------
+    def _record(self, entries: list[dict[str, Any]]) -> None:
+        """Write entries to the log now, or with the batch (group commit)."""
+        if self.group_commit:
+            self._pending.extend(entries)
+        else:
+            self.log.append(entries)
+
+    def flush(self) -> None:
+        """Make the batch's state and pending log entries durable (before its outputs are
+        sent)."""
+        self.state.commit_group()
+        if self._pending:
+            self.log.append(self._pending)
+            self._pending = []
+
     def ready(self) -> tuple[bool, str]:
         """Ready when the log database answers."""
         try:
@@ -111,6 +131,8 @@ class FirewallHandler:
 
     async def handle(self, opened: Opened, message: Consumed) -> list[Outgoing]:
         """Dispatch on the message type."""
+        if self.group_commit:
+            self.state.begin_group()
         schema = opened.header.schema_name
         if schema == "mash.Referral":
             return self.on_referral(opened, message)
@@ -126,6 +148,7 @@ class FirewallHandler:
 
     async def tick(self, now: datetime) -> list[Outgoing]:
         """Publish a signed checkpoint every N entries or T seconds (when there is news)."""
+        self.flush()
         size, last = self.log.size(), self.log.last_checkpoint_size()
         due = size - last >= self.checkpoint_every or (
             size > last and now - self._last_checkpoint_at >= self.checkpoint_interval
@@ -136,6 +159,7 @@ class FirewallHandler:
 
     async def drain(self, now: datetime) -> list[Outgoing]:
         """A final checkpoint at shutdown, so every entry is covered by a signed one."""
+        self.flush()
         if self.log.size() > self.log.last_checkpoint_size():
             return [self.checkpoint(now)]
         return []
@@ -412,18 +436,18 @@ class FirewallHandler:
                 "decisions": [],
             }
         )
-        if existing is None:
-            self.state.save(referral, state)
-        # Idempotent, so a redelivery after a crash between these writes completes them.
-        self.state.index_children(
-            referral["referral_id"],
-            contact_rules.child_pseudonyms(self.pseudonym_key, referral),
-            state["opened_at"],
-        )
-        if channel != "intake":
-            self.state.add_source(
-                contact["source"], contact["source_reference"], referral["referral_id"]
+        with self.state.transaction():  # idempotent: a redelivery redoes what is missing
+            if existing is None:
+                self.state.save(referral, state)
+            self.state.index_children(
+                referral["referral_id"],
+                contact_rules.child_pseudonyms(self.pseudonym_key, referral),
+                state["opened_at"],
             )
+            if channel != "intake":
+                self.state.add_source(
+                    contact["source"], contact["source_reference"], referral["referral_id"]
+                )
         outputs = self._request_outputs(requests, referral["referral_id"])
         entries = self._collect_entries(
             origin, 0, referral, state, requests, now, f"information request for {level}"
@@ -443,7 +467,7 @@ class FirewallHandler:
                 }
             )
             entries.append(note)
-        self.log.append(entries)
+        self._record(entries)
         outputs.append(self._case_opened(referral, state, now))
         log.info(
             "case_opened", referral_id=referral["referral_id"], level=level, agencies=len(requests)
@@ -519,15 +543,16 @@ class FirewallHandler:
                 agency=response["agency"],
             )
             return []
-        self.state.add_response(response)
         now = self.clock()
         sha = hashlib.sha256(message.value).hexdigest()
         out, entries = self._assess(referral, state, response, opened.header.message_id, sha, now)
-        self.log.append(entries)
+        self._record(entries)
         answered = state["requests"].setdefault(response["agency"], {})
         answered.setdefault("answered_at", _iso(now))
         answered["answered_by"] = response["response_id"]
-        self.state.save(referral, state)
+        with self.state.transaction():
+            self.state.add_response(response)
+            self.state.save(referral, state)
         log.info(
             "response_assessed",
             referral_id=response["referral_id"],
@@ -556,7 +581,7 @@ class FirewallHandler:
         )
         request["chasers"] = max(request["chasers"], chaser["chaser"])
         self.state.save(referral, state)
-        self.log.append(
+        self._record(
             self._collect_entries(
                 opened.header.message_id,
                 0,
@@ -589,7 +614,7 @@ class FirewallHandler:
             opened.header.message_id,
             self.clock(),
         )
-        self.log.append(entries)
+        self._record(entries)
         return outputs
 
     def _relevel(
@@ -708,7 +733,7 @@ class FirewallHandler:
         else:
             self.state.save(referral, state)
             outputs = [self._case_opened(referral, state, now)]
-        self.log.append(entries)
+        self._record(entries)
         log.info(
             "contact_linked",
             referral_id=referral_id,
@@ -806,7 +831,7 @@ class FirewallHandler:
                 referral["referral_id"],
             )
         )
-        self.log.append(entries)
+        self._record(entries)
         log.info(
             "decision_recorded",
             referral_id=referral["referral_id"],

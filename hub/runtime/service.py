@@ -15,11 +15,12 @@ import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 import structlog
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 
 from hub.envelope import Opened, Opener, Sealer
@@ -49,6 +50,19 @@ class Outgoing:
     recipients: tuple[str, ...]
     correlation_id: str
     key: str | None = None
+
+
+Sealed = tuple[str, bytes, bytes]  # topic, sealed bytes, key
+
+
+@dataclass
+class Batch:
+    """What one consumed batch has produced so far, sent and recorded together."""
+
+    sealed: list[Sealed] = field(default_factory=list)
+    opened: list[Opened] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    started: float = field(default_factory=time.perf_counter)
 
 
 class Handler(Protocol):
@@ -107,6 +121,9 @@ class ServiceRunner:
         self._logical = {topology.topic(t): t for t in handler.accepts}
         self.sealer = Sealer(ring, clock=clock)
         self.processed = 0
+        self._flush_handler = getattr(handler, "flush", None)
+        if self._flush_handler is not None:
+            handler.group_commit = True  # type: ignore[attr-defined]
 
     def _ready(self) -> tuple[bool, str]:
         if not self.started.is_set():
@@ -136,12 +153,12 @@ class ServiceRunner:
                     await asyncio.wait_for(self.stopping.wait(), delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _publish(
-        self, publisher: KafkaPublisher, outputs: Sequence[Outgoing], origin: str
-    ) -> None:
+    def _seal(self, outputs: Sequence[Outgoing], origin: str) -> list[Sealed]:
+        """Each output sealed to its recipients, with an id derived from its cause."""
+        sealed = []
         for index, out in enumerate(outputs):
             topic = self.topology.topic(out.topic)
-            sealed, _ = self.sealer.seal(
+            data, _ = self.sealer.seal(
                 topic=topic,
                 schema_name=out.schema_name,
                 record=dict(out.record),
@@ -149,14 +166,32 @@ class ServiceRunner:
                 correlation_id=out.correlation_id,
                 message_id=output_id(origin, index),
             )
-            key = (out.key or out.correlation_id).encode()
-            await self._retry(
-                "publish",
-                lambda t=topic, s=sealed, k=key: (  # type: ignore[misc]
-                    publisher.publish(t, s, key=k)
-                ),
-            )
+            sealed.append((topic, data, (out.key or out.correlation_id).encode()))
+        return sealed
+
+    async def _send(self, publisher: KafkaPublisher, sealed: list[Sealed]) -> None:
+        """Send together and wait for every acknowledgement (a retry resends them all with
+        the same message ids; downstream replay protection drops copies that had arrived)."""
+        if not sealed:
+            return
+        await self._retry("publish", lambda: publisher.publish_all(sealed))
+        for topic, _, _ in sealed:
             self.metrics.messages_out(topic).inc()
+
+    async def _flush(self, inbox: Inbox, publisher: KafkaPublisher, work: Batch) -> None:
+        """One round trip for the outputs gathered so far; only once all are acknowledged
+        are their messages recorded as processed (offsets are committed after that). The
+        handler's own durable records (the firewall's log) are written first."""
+        if self._flush_handler is not None:
+            self._flush_handler()
+        await self._send(publisher, work.sealed)
+        inbox.processed_all(work.opened)
+
+    async def _publish(
+        self, publisher: KafkaPublisher, outputs: Sequence[Outgoing], origin: str
+    ) -> None:
+        """Seal and send outputs not caused by a consumed message (ticks, drain)."""
+        await self._send(publisher, self._seal(outputs, origin))
 
     async def _handle(self, inbox: Inbox, opened: Opened, message: Consumed) -> list[Outgoing]:
         """The handler's outputs; repeated failure becomes a quarantine (never a crash loop)."""
@@ -180,7 +215,9 @@ class ServiceRunner:
                 await asyncio.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
-    async def _process(self, inbox: Inbox, publisher: KafkaPublisher, message: Consumed) -> None:
+    async def _process(self, inbox: Inbox, message: Consumed, batch: Batch) -> None:
+        """Open, handle and seal one message into ``batch`` (sent when the batch is done);
+        anything rejected is quarantined at once."""
         began = time.perf_counter()
         self.metrics.messages_in(message.topic).inc()
         expect = self.handler.accepts.get(self._logical.get(message.topic, ""), set())
@@ -190,17 +227,21 @@ class ServiceRunner:
             return
         structlog.contextvars.bind_contextvars(correlation_id=opened.header.correlation_id)
         try:
+            if opened.header.message_id in batch.ids:  # the same message twice in one batch
+                raise MessageRejected(RejectReason.REPLAY, "message already in this batch")
             outputs = await self._handle(inbox, opened, message)
         except MessageRejected as exc:
             rejected = exc
             self.metrics.errors(rejected.reason.value).inc()
             await self._retry("quarantine", lambda: inbox.quarantine(message, rejected))
-            inbox.processed(opened)
+            if rejected.reason is not RejectReason.REPLAY:
+                inbox.processed(opened)
             return
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
-        await self._publish(publisher, outputs, opened.header.message_id)
-        inbox.processed(opened)
+        batch.sealed += self._seal(outputs, opened.header.message_id)
+        batch.opened.append(opened)
+        batch.ids.add(opened.header.message_id)
         self.processed += 1
         self.metrics.latency.observe(time.perf_counter() - began)
 
@@ -215,8 +256,15 @@ class ServiceRunner:
         seen = SqliteSeenMessages(self.settings.state_dir(self.handler.name) / "seen.db")
         publisher = KafkaPublisher(kafka)
         group = self.topology.group_prefix(self.handler.principal) + self.handler.name
+        # Range assignment co-partitions the inputs: partition i of every input topic goes to
+        # the same instance, and every message about a referral is keyed by it, so one
+        # instance sees a referral's whole story (referral, responses, chasers, decisions).
         subscription = KafkaSubscription(
-            kafka, list(self._logical), group, max_poll_interval_ms=600_000
+            kafka,
+            list(self._logical),
+            group,
+            max_poll_interval_ms=600_000,
+            partition_assignment_strategy=(RangePartitionAssignor,),
         )
         inbox = Inbox(
             service=self.handler.name,
@@ -264,11 +312,16 @@ class ServiceRunner:
                 continue
             self.metrics.last_poll.set(time.time())
             done: list[Consumed] = []
+            work = Batch()
             for message in batch:
-                await self._process(inbox, publisher, message)
+                await self._process(inbox, message, work)
                 done.append(message)
+                if time.perf_counter() - work.started >= self.settings.flush_ms / 1000:
+                    await self._flush(inbox, publisher, work)  # latency stays bounded
+                    work = Batch()
                 if self.stopping.is_set():
                     break
+            await self._flush(inbox, publisher, work)
             if done:
                 await self._retry("commit", lambda d=done: subscription.commit(d))  # type: ignore[misc]
             for tp, behind in subscription.lag().items():

@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     poll_timeout_ms: int = Field(default=500, ge=10)
     max_batch: int = Field(default=200, ge=1)
+    flush_ms: int = Field(
+        default=50, ge=0, description="send a batch's outputs at least this often (latency cap)"
+    )
     shutdown_timeout_s: float = Field(default=15.0, gt=0)
     liveness_stall_s: float = Field(
         default=60.0, gt=0, description="no successful poll for this long: not live"
