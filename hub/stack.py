@@ -75,6 +75,41 @@ def prepare(home: Path, people: int = 2000) -> LocalBroker:
     return broker
 
 
+def spawn(home: Path, name: str, args: tuple[str, ...]) -> ServiceProcess:
+    """Start one service process (``python -m hub <args>``) with its own health port and log."""
+    port = free_port()
+    log = home / "run" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "MASH_HOME": str(home), "MASH_HEALTH_PORT": str(port)}
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    return ServiceProcess(name, proc.pid, port, str(log))
+
+
+def wait_ready(service: ServiceProcess, wait_s: float = 60.0) -> None:
+    """Block until the service answers /readyz (RuntimeError if it dies or takes too long)."""
+    deadline = time.monotonic() + wait_s
+    while not probe(service.port)[0]:
+        if not _alive(service.pid):
+            tail = Path(service.log).read_text(errors="replace").splitlines()[-5:]
+            raise RuntimeError(f"{service.name} exited during start-up:\n" + "\n".join(tail))
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{service.name} not ready after {wait_s:.0f}s")
+        time.sleep(0.2)
+
+
+def remember(home: Path, table: list[ServiceProcess]) -> None:
+    """Record the running services (for `mash status` and `mash down`)."""
+    _table(home).write_text(json.dumps([s.__dict__ for s in table], indent=2))
+
+
 def up(home: Path, wait_s: float = 60.0) -> list[ServiceProcess]:
     """Start every service process not already running and wait until each is ready."""
     (home / "run").mkdir(parents=True, exist_ok=True)
@@ -83,29 +118,10 @@ def up(home: Path, wait_s: float = 60.0) -> list[ServiceProcess]:
     for name, args in SERVICES:
         if name in alive:
             continue
-        port = free_port()
-        log = home / "run" / f"{name}.log"
-        env = {**os.environ, "MASH_HOME": str(home), "MASH_HEALTH_PORT": str(port)}
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "hub", *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-            )
-        table.append(ServiceProcess(name, proc.pid, port, str(log)))
-    _table(home).write_text(json.dumps([s.__dict__ for s in table], indent=2))
-    deadline = time.monotonic() + wait_s
+        table.append(spawn(home, name, args))
+    remember(home, table)
     for service in table:
-        while not probe(service.port)[0]:
-            if not _alive(service.pid):
-                tail = Path(service.log).read_text(errors="replace").splitlines()[-5:]
-                raise RuntimeError(f"{service.name} exited during start-up:\n" + "\n".join(tail))
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{service.name} not ready after {wait_s:.0f}s")
-            time.sleep(0.2)
+        wait_ready(service, wait_s)
     return table
 
 

@@ -6,6 +6,7 @@ import click
 
 from hub import __version__
 from hub.cli.audit import audit
+from hub.cli.bench import bench
 from hub.cli.broker import broker
 from hub.cli.decisions import decide, feedback, queue
 from hub.cli.demo import demo
@@ -49,6 +50,7 @@ for command in (
     down,
     status,
     demo,
+    bench,
 ):
     cli.add_command(command)
 

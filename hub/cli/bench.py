@@ -1,0 +1,45 @@
+"""`mash bench`: the whole pipeline on a real broker against the limits of this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hub.cli.common import friendly_errors
+
+
+@click.command()
+@click.option("--people", type=int, default=100_000, show_default=True, help="Synthetic people.")
+@click.option("--rate", type=float, default=50.0, show_default=True, help="Open loop: referrals/s.")
+@click.option("--seconds", type=float, default=30.0, show_default=True, help="Open loop length.")
+@click.option(
+    "--burst", type=int, default=400, show_default=True, help="Referrals per firewall burst."
+)
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    help="Run folder for the benchmark's own broker and state (default: a new temp folder).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("benchmarks/results"),
+    show_default=True,
+    help="Where pipeline.json, pipeline.csv and pipeline.png go.",
+)
+@friendly_errors
+def bench(
+    people: int, rate: float, seconds: float, burst: int, home: Path | None, out: Path
+) -> None:
+    """Drive intake -> firewall -> four adapters -> firewall -> collator -> package on a broker
+    the project starts (its own, on free ports), with the crypto-only bound and a raw Kafka
+    pass-through measured in the same run; the firewall with 1 and 2 instances; Level 3
+    notification latency and time to package at RATE referrals/s; CPU and peak memory per
+    service. Writes the results file (JSON, CSV) and a plot (PNG)."""
+    from benchmarks.pipeline import Options
+    from benchmarks.pipeline import bench as run_bench
+
+    paths = run_bench(Options(people, rate, seconds, burst, home, out, click.echo))
+    for path in paths:
+        click.echo(f"      {path}")
