@@ -61,7 +61,7 @@ class Options:
     """What `mash bench` was asked to do."""
 
     people: int = 100_000
-    rate: float = 50.0
+    rates: tuple[float, ...] = (20.0, 50.0)
     seconds: float = 30.0
     burst: int = 400
     home: Path | None = None
@@ -317,6 +317,8 @@ async def firewall_burst(run: Run, count: int, instances: int) -> dict[str, floa
     await _send(run, [_referral(run.templates[0], "LEVEL_2") for _ in range(warm)], None)
     await _wait_for(lambda: total_in(run, "firewall", "mash.referrals") >= before + warm, 120, 0.1)
     before = total_in(run, "firewall", "mash.referrals")
+    firewalls = [s for name, s in run.services.items() if name.startswith("firewall")]
+    cpu_before = sum(process_figures(s.pid)["cpu_s"] for s in firewalls)
     referrals = [
         _referral(run.templates[i % len(run.templates)], LEVEL_MIX[i % 4]) for i in range(count)
     ]
@@ -324,8 +326,15 @@ async def firewall_burst(run: Run, count: int, instances: int) -> dict[str, floa
     sender = asyncio.create_task(_send(run, referrals, None))
     await _wait_for(lambda: total_in(run, "firewall", "mash.referrals") >= before + count, 600, 0.1)
     elapsed = time.monotonic() - began
+    cpu = sum(process_figures(s.pid)["cpu_s"] for s in firewalls) - cpu_before
     await sender
-    return {"instances": instances, "referrals": count, "referral_messages_per_s": count / elapsed}
+    return {
+        "instances": instances,
+        "referrals": count,
+        "referral_messages_per_s": count / elapsed,
+        "firewall_cpu_s": cpu,
+        "referral_messages_per_cpu_s": count / cpu if cpu else 0.0,
+    }
 
 
 async def drain(run: Run, expected_packages: int) -> dict[str, float]:
@@ -355,7 +364,7 @@ def packages_out(service: ServiceProcess) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/metrics", timeout=5) as a:
         text = a.read().decode()
     for family in text_string_to_metric_families(text):
-        if family.name == "mash_messages_out":
+        if family.name == "mash_messages_out":  # packages and addenda
             return sum(
                 s.value
                 for s in family.samples
@@ -428,7 +437,11 @@ def write(run: Run, out: Path) -> list[Path]:
     """pipeline.json (everything), pipeline.csv (one row per figure), pipeline.png (plots)."""
     out.mkdir(parents=True, exist_ok=True)
     figures = {"machine": machine(), **run.figures}
-    samples = figures.get("open_loop", {}).pop("samples", {})
+    samples = {
+        f"{kind.replace('_ms', '').replace('_', ' ')} at {ol['rate']:g}/s": values
+        for ol in figures.get("open_loop", [])
+        for kind, values in ol.pop("samples", {}).items()
+    }
     (out / "pipeline.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
     rows: list[tuple[str, Any]] = []
 
@@ -436,7 +449,10 @@ def write(run: Run, out: Path) -> list[Path]:
         if isinstance(value, dict):
             for k, v in value.items():
                 flatten(f"{prefix}.{k}" if prefix else k, v)
-        elif not isinstance(value, list):
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                flatten(f"{prefix}[{i}]", v)
+        else:
             rows.append((prefix, value))
 
     flatten("", {k: v for k, v in figures.items() if k != "machine"})
@@ -456,14 +472,21 @@ def plot(figures: dict[str, Any], samples: dict[str, list[float]], path: Path) -
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    import numpy as np
+
+    every = [v for values in samples.values() for v in values if v > 0]
+    bins = np.logspace(
+        np.log10(max(min(every, default=1), 1)), np.log10(max(every, default=10)), 40
+    )
     for label, values in samples.items():
         if values:
-            left.hist(values, bins=40, alpha=0.6, label=label.replace("_", " "))
+            left.hist(values, bins=bins, alpha=0.55, label=label)
     left.axvline(250, color="red", linestyle="--", label="L3 target p99 250 ms")
-    left.set_xlabel("milliseconds after intake")
+    left.set_xscale("log")
+    left.set_xlabel("milliseconds after intake (log scale)")
     left.set_ylabel("referrals")
-    left.set_title(f"Latency at {figures.get('open_loop', {}).get('rate', '?')} referrals/s")
-    left.legend()
+    left.set_title("Level 3 notification and time to package, open loop")
+    left.legend(fontsize=8)
     bars = {
         "crypto-only bound": figures["crypto_bound"]["referrals_per_s"],
         "raw pass-through": figures["pass_through"]["referral_messages_per_s"],
@@ -471,6 +494,7 @@ def plot(figures: dict[str, Any], samples: dict[str, list[float]], path: Path) -
             f"firewall x{b['instances']}": b["referral_messages_per_s"]
             for b in figures["firewall_stage"]
         },
+        "firewall per CPU-second": figures["firewall_stage"][0]["referral_messages_per_cpu_s"],
         "end to end (packaged)": figures["drain"]["referrals_packaged_per_s"],
     }
     right.barh(list(bars), list(bars.values()), color="steelblue")
@@ -508,15 +532,19 @@ async def _phases(run: Run, options: Options) -> None:
     say("[4/6] adapters start and drain; every referral of the bursts packaged ...")
     run.figures["drain"] = await drain(run, 2 * (options.burst + WARM_UP))
     say(f"      {run.figures['drain']['referrals_packaged_per_s']:.1f} referrals packaged/s")
-    say(f"[5/6] open loop: {options.rate:g} referrals/s for {options.seconds:g} s ...")
-    run.figures["open_loop"] = await open_loop(run, options.rate, options.seconds)
-    ol = run.figures["open_loop"]
-    say(
-        f"      L3 notification p50/p95/p99 {ol['level3_notification_ms'].get('p50', 0):.0f}/"
-        f"{ol['level3_notification_ms'].get('p95', 0):.0f}/"
-        f"{ol['level3_notification_ms'].get('p99', 0):.0f} ms; "
-        f"time to package p99 {ol['time_to_package_ms'].get('p99', 0):.0f} ms"
-    )
+    run.figures["open_loop"] = []
+    for rate in options.rates:
+        say(f"[5/6] open loop: {rate:g} referrals/s for {options.seconds:g} s ...")
+        ol = await open_loop(run, rate, options.seconds)
+        run.figures["open_loop"].append(ol)
+        say(
+            f"      L3 notification p50/p95/p99 {ol['level3_notification_ms'].get('p50', 0):.0f}/"
+            f"{ol['level3_notification_ms'].get('p95', 0):.0f}/"
+            f"{ol['level3_notification_ms'].get('p99', 0):.0f} ms; time to package p50/p99 "
+            f"{ol['time_to_package_ms'].get('p50', 0):.0f}/"
+            f"{ol['time_to_package_ms'].get('p99', 0):.0f} ms; {ol['packaged']}/"
+            f"{ol['referrals']} packaged"
+        )
     run.figures["services"] = {name: process_figures(s.pid) for name, s in run.services.items()}
 
 
@@ -549,8 +577,11 @@ def bench(options: Options) -> list[Path]:
         down(home)
         broker.stop()
     first = run.figures["firewall_stage"][0]["referral_messages_per_s"]
+    per_core = run.figures["firewall_stage"][0]["referral_messages_per_cpu_s"]
     run.figures["ratios"] = {
         "firewall_to_crypto_bound": first / run.figures["crypto_bound"]["referrals_per_s"],
+        "firewall_per_cpu_second_to_crypto_bound": per_core
+        / run.figures["crypto_bound"]["referrals_per_s"],
         "firewall_to_pass_through": first / run.figures["pass_through"]["referral_messages_per_s"],
         "end_to_end_to_pass_through": run.figures["drain"]["referrals_packaged_per_s"]
         / run.figures["pass_through"]["referral_messages_per_s"],

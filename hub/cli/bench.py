@@ -11,7 +11,15 @@ from hub.cli.common import friendly_errors
 
 @click.command()
 @click.option("--people", type=int, default=100_000, show_default=True, help="Synthetic people.")
-@click.option("--rate", type=float, default=50.0, show_default=True, help="Open loop: referrals/s.")
+@click.option(
+    "--rate",
+    "rates",
+    type=float,
+    multiple=True,
+    default=(20.0, 50.0),
+    show_default=True,
+    help="Open loop referrals/s (repeat for several).",
+)
 @click.option("--seconds", type=float, default=30.0, show_default=True, help="Open loop length.")
 @click.option(
     "--burst", type=int, default=400, show_default=True, help="Referrals per firewall burst."
@@ -30,16 +38,21 @@ from hub.cli.common import friendly_errors
 )
 @friendly_errors
 def bench(
-    people: int, rate: float, seconds: float, burst: int, home: Path | None, out: Path
+    people: int,
+    rates: tuple[float, ...],
+    seconds: float,
+    burst: int,
+    home: Path | None,
+    out: Path,
 ) -> None:
     """Drive intake -> firewall -> four adapters -> firewall -> collator -> package on a broker
     the project starts (its own, on free ports), with the crypto-only bound and a raw Kafka
     pass-through measured in the same run; the firewall with 1 and 2 instances; Level 3
-    notification latency and time to package at RATE referrals/s; CPU and peak memory per
+    notification latency and time to package at each RATE (referrals/s); CPU and peak memory per
     service. Writes the results file (JSON, CSV) and a plot (PNG)."""
     from benchmarks.pipeline import Options
     from benchmarks.pipeline import bench as run_bench
 
-    paths = run_bench(Options(people, rate, seconds, burst, home, out, click.echo))
+    paths = run_bench(Options(people, rates, seconds, burst, home, out, click.echo))
     for path in paths:
         click.echo(f"      {path}")
