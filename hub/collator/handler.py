@@ -52,6 +52,7 @@ class CollatorHandler:
             }
         }
         self.packages_sent = 0
+        self.group_commit = False  # set by the service runner: writes commit with the batch
         self._open: Gauge | None = None
         self._time_to_package: Histogram | None = None
         self._breached: Counter | None = None
@@ -92,11 +93,18 @@ class CollatorHandler:
         return True, "ok"
 
     def close(self) -> None:
-        """Close the state database."""
+        """Close the state database; writes of a batch whose outputs were never sent are
+        rolled back, so its redelivery starts from a clean slate."""
         self.state.close()
+
+    def flush(self) -> None:
+        """Make the batch's writes durable (the runner calls it before sending outputs)."""
+        self.state.commit_group()
 
     async def handle(self, opened: Opened, message: Consumed) -> list[Outgoing]:
         """CaseOpened starts or re-plans a clock; DisclosedInformation fills the package."""
+        if self.group_commit:
+            self.state.begin_group()
         if opened.header.sender != "firewall":
             raise MessageRejected(
                 RejectReason.INVALID_CONTENT, "the collator accepts input from the firewall only"
@@ -258,6 +266,7 @@ class CollatorHandler:
 
     async def tick(self, now: datetime) -> list[Outgoing]:
         """Chasers that are due, and packages whose deadline has come."""
+        self.flush()
         self._observe_open()
         out: list[Outgoing] = []
         for referral_id in self.state.due(_iso(now)):

@@ -41,6 +41,19 @@ class CollatorState:
             CREATE INDEX IF NOT EXISTS findings_referral ON findings (referral_id);
         """)
         self._lock = threading.Lock()
+        self._grouped = False
+
+    def begin_group(self) -> None:
+        """Hold every write until commit_group() (the runner's batch): one durable commit."""
+        if not self._grouped:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._grouped = True
+
+    def commit_group(self) -> None:
+        """Make the grouped writes durable."""
+        if self._grouped:
+            self._db.execute("COMMIT")
+            self._grouped = False
 
     def case(self, referral_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(case, referral) or None."""

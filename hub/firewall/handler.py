@@ -125,7 +125,7 @@ class FirewallHandler:
         return True, "ok"
 
     def close(self) -> None:
-        """Close the databases."""
+        """Close the databases; a batch whose outputs were never sent is rolled back."""
         self.state.close()
         self.log.close()
 

@@ -53,6 +53,7 @@ class Outgoing:
 
 
 Sealed = tuple[str, bytes, bytes]  # topic, sealed bytes, key
+URGENT_TOPICS = frozenset({"mash.notifications"})
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Batch:
     opened: list[Opened] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.perf_counter)
+    urgent: bool = False  # holds a Level 3 notification: send now, never wait for the batch
 
 
 class Handler(Protocol):
@@ -240,6 +242,7 @@ class ServiceRunner:
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
         batch.sealed += self._seal(outputs, opened.header.message_id)
+        batch.urgent |= any(out.topic in URGENT_TOPICS for out in outputs)
         batch.opened.append(opened)
         batch.ids.add(opened.header.message_id)
         self.processed += 1
@@ -316,7 +319,10 @@ class ServiceRunner:
             for message in batch:
                 await self._process(inbox, message, work)
                 done.append(message)
-                if time.perf_counter() - work.started >= self.settings.flush_ms / 1000:
+                if (
+                    work.urgent
+                    or time.perf_counter() - work.started >= self.settings.flush_ms / 1000
+                ):
                     await self._flush(inbox, publisher, work)  # latency stays bounded
                     work = Batch()
                 if self.stopping.is_set():
