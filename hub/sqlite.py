@@ -14,3 +14,24 @@ def open_durable(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     return db
+
+
+class GroupCommit:
+    """Service state whose writes can be held in one transaction for a whole sent batch (the
+    runner's group commit): one durable commit for many messages, and a crash before it
+    loses nothing that was sent, because nothing was."""
+
+    _db: sqlite3.Connection
+    _grouped: bool = False
+
+    def begin_group(self) -> None:
+        """Hold every write until commit_group()."""
+        if not self._grouped:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._grouped = True
+
+    def commit_group(self) -> None:
+        """Make the grouped writes durable."""
+        if self._grouped:
+            self._db.execute("COMMIT")
+            self._grouped = False

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
-from hub.sqlite import open_durable
+from hub.sqlite import GroupCommit, open_durable
 
 
 def next_due(case: dict[str, Any]) -> str | None:
@@ -23,7 +23,7 @@ def next_due(case: dict[str, Any]) -> str | None:
     return min(times) if times else None
 
 
-class CollatorState:
+class CollatorState(GroupCommit):
     """SQLite store; survives restarts so deadline timers are re-armed from it."""
 
     def __init__(self, path: Path, codec: Codec | None = None) -> None:
@@ -41,19 +41,6 @@ class CollatorState:
             CREATE INDEX IF NOT EXISTS findings_referral ON findings (referral_id);
         """)
         self._lock = threading.Lock()
-        self._grouped = False
-
-    def begin_group(self) -> None:
-        """Hold every write until commit_group() (the runner's batch): one durable commit."""
-        if not self._grouped:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._grouped = True
-
-    def commit_group(self) -> None:
-        """Make the grouped writes durable."""
-        if self._grouped:
-            self._db.execute("COMMIT")
-            self._grouped = False
 
     def case(self, referral_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(case, referral) or None."""

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
-from hub.sqlite import open_durable
+from hub.sqlite import GroupCommit, open_durable
 
 
-class FirewallState:
+class FirewallState(GroupCommit):
     """SQLite-backed referral state."""
 
     def __init__(self, path: Path, codec: Codec | None = None) -> None:
@@ -38,20 +38,6 @@ class FirewallState:
                 opened_at TEXT NOT NULL, PRIMARY KEY (pseudonym, referral_id));
         """)
         self._lock = threading.Lock()
-        self._grouped = False
-
-    def begin_group(self) -> None:
-        """Hold every write until commit_group() (the runner's batch): one durable commit for
-        many messages; a crash before it loses nothing that was sent, as nothing was."""
-        if not self._grouped:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._grouped = True
-
-    def commit_group(self) -> None:
-        """Make the grouped writes durable."""
-        if self._grouped:
-            self._db.execute("COMMIT")
-            self._grouped = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
