@@ -164,3 +164,48 @@ def test_forged_checkpoint_is_refused(tmp_path: Path) -> None:
     forged = sign_checkpoint("test", size, root, chain, Ed25519PrivateKey.generate()).note
     report = _verify(log, [forged])
     assert not report.ok and "signature" in report.problems[0]
+
+
+def test_frontier_root_equals_the_full_tree_hash() -> None:
+    """The incremental right edge gives RFC 6962's root at every size, not only powers of 2."""
+    from hub.disclosure_log.merkle import Frontier, leaf_hash, root
+
+    frontier, leaves = Frontier(), []
+    assert frontier.root() == root([])
+    for i in range(300):
+        leaves.append(leaf_hash(str(i).encode()))
+        frontier.append(leaves[-1])
+        assert frontier.root() == root(leaves), f"size {i + 1}"
+
+
+def test_root_catches_up_with_another_writer(tmp_path: Path) -> None:
+    """A log's cached root includes entries another writer appended, and equals a fresh
+    recomputation; older sizes are recomputed from their leaves."""
+    first = DisclosureLog(tmp_path / "log.db")
+    first.append(_entries(5))
+    assert first.root()[0] == 5
+    DisclosureLog(tmp_path / "log.db").append(_entries(7, 5))  # a second firewall instance
+    first.append(_entries(3, 12))
+    fresh = DisclosureLog(tmp_path / "log.db")
+    assert first.root() == fresh.root() and first.root()[0] == 15
+    by_size = fresh.roots([3, 5, 15])
+    assert by_size[5] == first.root(5) and by_size[15] == first.root()
+    assert by_size[3] != by_size[5]
+
+
+def test_many_checkpoints_verify_in_one_pass(tmp_path: Path) -> None:
+    """Every checkpoint of a growing log verifies; a rewrite is blamed on the first one
+    that covers it."""
+    log = DisclosureLog(tmp_path / "log.db")
+    for start in range(0, 40, 4):
+        log.append(_entries(4, start))
+        size, root, chain = log.root()
+        log.add_checkpoint(sign_checkpoint("test", size, root, chain, KEY))
+    report = _verify(log)
+    assert report.ok and report.checkpoints == 10
+    raw = _raw(tmp_path)
+    raw.execute("UPDATE entries SET leaf = zeroblob(32) WHERE seq = 30")
+    report = _verify(DisclosureLog(tmp_path / "log.db"))
+    assert not report.ok
+    assert any("entries 1..32 differ" in p for p in report.problems)
+    assert not any("entries 1..28 differ" in p for p in report.problems)

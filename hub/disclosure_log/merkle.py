@@ -33,3 +33,31 @@ def root(leaves: Sequence[bytes]) -> bytes:
             paired.append(level[-1])
         level = paired
     return level[0]
+
+
+class Frontier:
+    """The right edge of a growing RFC 6962 tree: the hashes of its perfect subtrees, largest
+    first. Appending and the root are O(log n), so a checkpoint never rereads the whole log."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._nodes: list[bytes] = []
+
+    def append(self, leaf: bytes) -> None:
+        """Add the next leaf hash, merging equal-sized subtrees like a binary counter."""
+        self._nodes.append(leaf)
+        self.size += 1
+        carry = self.size
+        while carry % 2 == 0:
+            right, left = self._nodes.pop(), self._nodes.pop()
+            self._nodes.append(node_hash(left, right))
+            carry //= 2
+
+    def root(self) -> bytes:
+        """The Merkle tree hash of every leaf appended so far (equal to ``root(leaves)``)."""
+        if not self._nodes:
+            return hashlib.sha256(b"").digest()
+        acc = self._nodes[-1]
+        for node in reversed(self._nodes[:-1]):
+            acc = node_hash(node, acc)
+        return acc

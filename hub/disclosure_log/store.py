@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.disclosure_log.checkpoint import Checkpoint
 from hub.disclosure_log.dialects import POSTGRES, SQLITE
-from hub.disclosure_log.merkle import chain_hash, leaf_hash, root
+from hub.disclosure_log.merkle import Frontier, chain_hash, leaf_hash
 from hub.sqlite import open_durable
 
 GENESIS = b"\x00" * 32
@@ -46,6 +46,8 @@ class DisclosureLog:
 
     def __init__(self, where: Path | str) -> None:
         self._lock = threading.Lock()
+        self._frontier = Frontier()  # the tree's right edge, caught up lazily (see root())
+        self._frontier_chain = GENESIS
         self._db: Any
         if isinstance(where, str) and where.startswith(("postgresql://", "postgres://")):
             import psycopg
@@ -136,6 +138,10 @@ class DisclosureLog:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            if rows and self._frontier.size == rows[0][0] - 1:  # up to date: extend in memory
+                for row in rows:
+                    self._frontier.append(row[5])
+                self._frontier_chain = row[6]
         return added
 
     def size(self) -> int:
@@ -160,16 +166,41 @@ class DisclosureLog:
         )
 
     def root(self, size: int | None = None) -> tuple[int, bytes, bytes]:
-        """(size, Merkle root, chain head) over the first ``size`` entries (default all)."""
-        leaves, chain = [], GENESIS
-        limit = size if size is not None else self.size()
+        """(size, Merkle root, chain head) over the first ``size`` entries (default all).
+        The current root comes from the cached frontier, reading only entries appended since
+        (by this or another writer); an older size is recomputed from its leaves."""
+        with self._lock:
+            rows = self._q(
+                "SELECT seq, leaf, chain FROM entries WHERE seq > ? ORDER BY seq",
+                (self._frontier.size,),
+            ).fetchall()
+            for _, leaf, link in rows:
+                self._frontier.append(bytes(leaf))
+                self._frontier_chain = bytes(link)
+            if size is None or size == self._frontier.size:
+                return self._frontier.size, self._frontier.root(), self._frontier_chain
+        return self.roots([size])[size]
+
+    def roots(self, sizes: Sequence[int]) -> dict[int, tuple[int, bytes, bytes]]:
+        """``root(size)`` for several sizes in one pass over the leaves (verifying every
+        checkpoint stays linear in the log, not quadratic)."""
+        wanted, out = sorted(set(sizes)), {}
+        frontier, chain = Frontier(), GENESIS
+        limit = wanted[-1] if wanted else 0
+        for n in (s for s in wanted if s <= 0):
+            out[n] = (0, frontier.root(), chain)
         rows = self._q(
             "SELECT seq, leaf, chain FROM entries WHERE seq <= ? ORDER BY seq", (limit,)
         ).fetchall()
+        targets = set(wanted)
         for _, leaf, link in rows:
-            leaves.append(bytes(leaf))
+            frontier.append(bytes(leaf))
             chain = bytes(link)
-        return len(leaves), root(leaves), chain
+            if frontier.size in targets:
+                out[frontier.size] = (frontier.size, frontier.root(), chain)
+        for n in wanted:  # beyond the end: what there is (the caller compares sizes)
+            out.setdefault(n, (frontier.size, frontier.root(), chain))
+        return out
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Keep a checkpoint (it is also published outside the database)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.disclosure_log.checkpoint import verify_checkpoint
+from hub.disclosure_log.checkpoint import Checkpoint, verify_checkpoint
 from hub.disclosure_log.merkle import chain_hash, leaf_hash
 from hub.disclosure_log.store import GENESIS, DisclosureLog, canonical
 
@@ -53,14 +53,9 @@ def verify_log(
         chain = entry.chain
     size = log.size()
     notes = list(dict.fromkeys([*log.checkpoint_notes(), *witnessed]))
-    for note in notes:
-        checkpoint = None
-        for key in keys:
-            try:
-                checkpoint = verify_checkpoint(note, key)
-                break
-            except ValueError:
-                continue
+    checkpoints = [_signed(note, keys) for note in notes]
+    roots = log.roots([c.size for c in checkpoints if c is not None and c.size <= size])
+    for checkpoint in checkpoints:
         if checkpoint is None:
             report.problems.append("a checkpoint's signature does not verify")
             continue
@@ -71,7 +66,7 @@ def verify_log(
             )
             report.first_bad_entry = report.first_bad_entry or size + 1
             continue
-        _, root, head = log.root(checkpoint.size)
+        _, root, head = roots[checkpoint.size]
         if root != checkpoint.root or head != checkpoint.chain:
             report.problems.append(
                 f"entries 1..{checkpoint.size} differ from the signed "
@@ -81,6 +76,16 @@ def verify_log(
                 log, checkpoint.size
             )
     return report
+
+
+def _signed(note: str, keys: Sequence[Ed25519PublicKey]) -> Checkpoint | None:
+    """The checkpoint if one of ``keys`` signed it (keys rotate), else None."""
+    for key in keys:
+        try:
+            return verify_checkpoint(note, key)
+        except ValueError:
+            continue
+    return None
 
 
 def _first_diverging(log: DisclosureLog, size: int) -> int:
