@@ -67,6 +67,7 @@ class Options:
     home: Path | None = None
     out: Path = RESULTS
     say: Callable[[str], None] = print
+    profile: bool = False
 
 
 @dataclass
@@ -571,6 +572,8 @@ def bench(options: Options) -> list[Path]:
     random.Random(1).shuffle(templates)
     run = Run(home, Topology.load(), templates)
     run.figures["setup"] = {"people": options.people, "seconds": generated}
+    if options.profile:
+        os.environ["MASH_PROFILE"] = str(home / "profiles")  # every service dumps at exit
     try:
         asyncio.run(_phases(run, options))
     finally:
@@ -588,4 +591,21 @@ def bench(options: Options) -> list[Path]:
         "scale_out_2_over_1": run.figures["firewall_stage"][1]["referral_messages_per_s"] / first,
     }
     options.say("[6/6] results:")
-    return write(run, options.out)
+    paths = write(run, options.out)
+    if options.profile:
+        paths.append(profiles(home / "profiles", options.out / "pipeline-profile.txt"))
+    return paths
+
+
+def profiles(folder: Path, out: Path, top: int = 25) -> Path:
+    """The functions that dominate each service's own CPU time over the whole run."""
+    import io
+    import pstats
+
+    text = io.StringIO()
+    for dump in sorted(folder.glob("*.prof")):
+        text.write(f"==== {dump.stem} ====\n")
+        stats = pstats.Stats(str(dump), stream=text)
+        stats.strip_dirs().sort_stats("tottime").print_stats(top)
+    out.write_text(text.getvalue())
+    return out

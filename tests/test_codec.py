@@ -126,3 +126,32 @@ def test_old_reader_reads_new_messages(tmp_path: Path) -> None:
     expected = copy.deepcopy(record)
     del expected["urgency"]
     assert out == expected
+
+
+@pytest.mark.parametrize("agency", ["POLICE", "HEALTH", "EDUCATION", "HOUSING"])
+def test_union_hints_write_the_same_bytes(agency: str) -> None:
+    """Naming the record branch of each agency's findings (the fast path) writes exactly
+    what fastavro's own branch search writes, and decodes to the same record."""
+    import io
+
+    from fastavro import schemaless_writer
+
+    codec = Codec()
+    schema = codec.registry.current("mash.AgencyResponse")
+    record = Samples().agency_response(agency)
+    assert any(s.get("records") for s in record["subjects"])
+    searched = io.BytesIO()
+    schemaless_writer(searched, schema.parsed, record, strict=True, strict_allow_default=True)
+    data, sha = codec.encode("mash.AgencyResponse", record)
+    assert data[len(MAGIC) + 8 :] == searched.getvalue()
+    assert codec.decode("mash.AgencyResponse", data, sha) == record
+
+
+def test_union_hints_leave_misfits_to_the_strict_writer() -> None:
+    """A findings dict that fits no branch is not guessed at: it is still rejected."""
+    codec = Codec()
+    record = Samples().agency_response("HEALTH")
+    record["subjects"][0]["records"] = {"gp_registrations": [], "not_a_field": 1}
+    with pytest.raises(MessageRejected) as caught:
+        codec.encode("mash.AgencyResponse", record)
+    assert caught.value.reason is RejectReason.INVALID_CONTENT

@@ -36,6 +36,11 @@ from hub.cli.common import friendly_errors
     show_default=True,
     help="Where pipeline.json, pipeline.csv and pipeline.png go.",
 )
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Profile every service (cProfile) and write pipeline-profile.txt beside the results.",
+)
 @friendly_errors
 def bench(
     people: int,
@@ -44,6 +49,7 @@ def bench(
     burst: int,
     home: Path | None,
     out: Path,
+    profile: bool,
 ) -> None:
     """Drive intake -> firewall -> four adapters -> firewall -> collator -> package on a broker
     the project starts (its own, on free ports), with the crypto-only bound and a raw Kafka
@@ -53,6 +59,6 @@ def bench(
     from benchmarks.pipeline import Options
     from benchmarks.pipeline import bench as run_bench
 
-    paths = run_bench(Options(people, rates, seconds, burst, home, out, click.echo))
+    paths = run_bench(Options(people, rates, seconds, burst, home, out, click.echo, profile))
     for path in paths:
         click.echo(f"      {path}")

@@ -16,9 +16,19 @@ from hub.services import AdapterSettings, CollatorSettings, FirewallSettings, bu
 
 
 def _run(kind: str, agency: str | None, settings: ServiceSettings) -> None:
-    configure_logging((agency and f"adapter-{agency}") or kind, settings.log_level)
+    name = (agency and f"adapter-{agency}") or kind
+    configure_logging(name, settings.log_level)
     built = build(kind, agency, settings)
-    asyncio.run(built.runner.run())
+    if settings.profile is None:
+        asyncio.run(built.runner.run())
+        return
+    import cProfile
+    import os
+
+    settings.profile.mkdir(parents=True, exist_ok=True)
+    with cProfile.Profile() as profiler:  # MASH_PROFILE: where the CPU goes, as a service
+        asyncio.run(built.runner.run())
+    profiler.dump_stats(settings.profile / f"{name}-{os.getpid()}.prof")
 
 
 config_option = click.option(

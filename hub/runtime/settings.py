@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
         default=60.0, gt=0, description="no successful poll for this long: not live"
     )
     kafka: KafkaSettings | None = Field(default=None, description="None: the local broker")
+    profile: Path | None = Field(
+        default=None, description="a folder: write a cProfile of the whole run there at exit"
+    )
 
     @classmethod
     def from_file(cls, path: Path, **overrides: Any) -> ServiceSettings:
