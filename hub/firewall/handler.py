@@ -99,6 +99,11 @@ class FirewallHandler:
             **{f"mash.responses.{a.lower()}": {"mash.AgencyResponse"} for a in AGENCIES},
             **{f"mash.concerns.{a.lower()}": {"mash.Referral"} for a in AGENCIES},
         }
+        # New referrals and concerns first: a Level 3 notification never waits behind the
+        # responses of earlier referrals (the runner's priority lane).
+        self.priority = frozenset(
+            ["mash.referrals", *(f"mash.concerns.{a.lower()}" for a in AGENCIES)]
+        )
 
     # -- runtime protocol --------------------------------------------------------------------
     def _record(self, entries: list[dict[str, Any]]) -> None:

@@ -14,7 +14,8 @@ import contextlib
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
@@ -90,6 +91,12 @@ class Handler(Protocol):
         """Release the handler's resources."""
 
 
+def prioritised(batch: Sequence[Consumed], first: Collection[str]) -> list[Consumed]:
+    """The batch with messages of the ``first`` topics ahead of the rest; order within each
+    partition is kept (the sort is stable and a partition belongs to one topic)."""
+    return sorted(batch, key=lambda m: m.topic not in first)
+
+
 def output_id(origin: str, index: int) -> str:
     """Deterministic id of the index-th output caused by message ``origin``."""
     return str(uuid.uuid5(OUTPUT_IDS, f"{origin}:{index}"))
@@ -126,6 +133,11 @@ class ServiceRunner:
         self._flush_handler = getattr(handler, "flush", None)
         if self._flush_handler is not None:
             handler.group_commit = True  # type: ignore[attr-defined]
+        # Input that must never wait behind a backlog (new referrals: a Level 3 notification
+        # is due at once), taken first in every batch and in between long batches.
+        self._priority = frozenset(
+            topology.topic(t) for t in getattr(handler, "priority", ()) if t in handler.accepts
+        )
 
     def _ready(self) -> tuple[bool, str]:
         if not self.started.is_set():
@@ -180,12 +192,23 @@ class ServiceRunner:
         for topic, _, _ in sealed:
             self.metrics.messages_out(topic).inc()
 
-    async def _flush(self, inbox: Inbox, publisher: KafkaPublisher, work: Batch) -> None:
-        """One round trip for the outputs gathered so far; only once all are acknowledged
-        are their messages recorded as processed (offsets are committed after that). The
-        handler's own durable records (the firewall's log) are written first."""
+    async def _flush(
+        self,
+        inbox: Inbox,
+        publisher: KafkaPublisher,
+        work: Batch,
+        inflight: list[asyncio.Task[None]],
+    ) -> None:
+        """Make the handler's own durable records (the firewall's log) durable, then send the
+        outputs gathered so far in one round trip without waiting for it: the next messages
+        are handled while the broker acknowledges (``inflight`` is awaited before offsets are
+        committed). Only once all are acknowledged are their messages recorded as processed."""
         if self._flush_handler is not None:
             self._flush_handler()
+        if work.sealed or work.opened:
+            inflight.append(asyncio.create_task(self._complete(inbox, publisher, work)))
+
+    async def _complete(self, inbox: Inbox, publisher: KafkaPublisher, work: Batch) -> None:
         await self._send(publisher, work.sealed)
         inbox.processed_all(work.opened)
 
@@ -315,19 +338,24 @@ class ServiceRunner:
                 continue
             self.metrics.last_poll.set(time.time())
             done: list[Consumed] = []
-            work = Batch()
-            for message in batch:
-                await self._process(inbox, message, work)
-                done.append(message)
-                if (
-                    work.urgent
-                    or time.perf_counter() - work.started >= self.settings.flush_ms / 1000
-                ):
-                    await self._flush(inbox, publisher, work)  # latency stays bounded
-                    work = Batch()
-                if self.stopping.is_set():
-                    break
-            await self._flush(inbox, publisher, work)
+            work, inflight = Batch(), list[asyncio.Task[None]]()
+            queue = deque(prioritised(batch, self._priority))
+            try:
+                while queue and not self.stopping.is_set():
+                    message = queue.popleft()
+                    await self._process(inbox, message, work)
+                    done.append(message)
+                    if (
+                        work.urgent
+                        or time.perf_counter() - work.started >= self.settings.flush_ms / 1000
+                    ):
+                        await self._flush(inbox, publisher, work, inflight)  # latency bounded
+                        work = Batch()
+                        if self._priority and queue:  # urgent input that arrived meanwhile
+                            await self._take_urgent(queue, subscription)
+                await self._flush(inbox, publisher, work, inflight)
+            finally:
+                await asyncio.gather(*inflight)  # every output acknowledged before offsets
             if done:
                 await self._retry("commit", lambda d=done: subscription.commit(d))  # type: ignore[misc]
             for tp, behind in subscription.lag().items():
@@ -338,6 +366,16 @@ class ServiceRunner:
                 acknowledged = getattr(self.handler, "published", None)
                 if acknowledged is not None:
                     acknowledged(due)  # e.g. an adapter marks its concerns raised
+
+    async def _take_urgent(self, queue: deque[Consumed], subscription: KafkaSubscription) -> None:
+        """Put priority input fetched since the batch began after the priority messages still
+        queued and before the rest (so each partition stays in order)."""
+        urgent = await subscription.fetched_now(self._priority)
+        if urgent:
+            head = []
+            while queue and queue[0].topic in self._priority:
+                head.append(queue.popleft())
+            queue.extendleft(reversed(head + urgent))
 
     async def _shutdown(self, publisher: KafkaPublisher, subscription: KafkaSubscription) -> None:
         """Close producer and consumer, bounded even when the broker is unreachable."""

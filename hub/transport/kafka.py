@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -86,15 +86,30 @@ class KafkaSubscription:
     ) -> AsyncIterator[list[Consumed]]:
         """Yield batches of consumed messages (empty batches too, so callers can check time)."""
         while True:
-            fetched = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
-            for tp, messages in fetched.items():
-                if messages:
-                    self._next[(tp.topic, tp.partition)] = messages[-1].offset + 1
-            yield [
-                Consumed(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
-                for messages in fetched.values()
-                for m in messages
-            ]
+            yield await self._fetch((), timeout_ms, max_records)
+
+    async def fetched_now(self, topics: Collection[str], max_records: int = 500) -> list[Consumed]:
+        """Messages of ``topics`` already fetched, without waiting (a priority lane: a caller
+        busy with a long batch takes urgent input in between)."""
+        partitions = [tp for tp in self._consumer.assignment() if tp.topic in topics]
+        if not partitions:
+            return []
+        return await self._fetch(partitions, 0, max_records)
+
+    async def _fetch(
+        self, partitions: Sequence[TopicPartition], timeout_ms: int, max_records: int
+    ) -> list[Consumed]:
+        fetched = await self._consumer.getmany(
+            *partitions, timeout_ms=timeout_ms, max_records=max_records
+        )
+        for tp, messages in fetched.items():
+            if messages:
+                self._next[(tp.topic, tp.partition)] = messages[-1].offset + 1
+        return [
+            Consumed(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
+            for messages in fetched.values()
+            for m in messages
+        ]
 
     async def commit(self, processed: Sequence[Consumed]) -> None:
         """Commit offset+1 of the last processed message per partition."""
