@@ -137,3 +137,23 @@ def test_no_further_action_gets_advice_package_at_once(tmp_path: Path) -> None:
     case["referral"]["level"] = "NFA"
     out = handler.on_case(case)
     assert out[0].record["level"] == "NFA" and out[0].record["findings"] == []
+
+
+def test_state_rewrites_the_referral_only_when_it_changes(tmp_path: Path) -> None:
+    """A finding updates the case without re-encoding its referral; a re-planned referral
+    (a new record) is stored, and another reader of the database sees each change."""
+
+    referral = Samples().referral("LEVEL_2")
+    state = CollatorState(tmp_path / "c.db")
+    state.save({"packages": 0, "level": "LEVEL_2"}, referral)
+    case, stored = state.case(referral["referral_id"]) or ({}, {})
+    assert stored == referral
+    case["packages"] = 1
+    state.save(case, stored)  # the same referral: only the case changes
+    other = CollatorState(tmp_path / "c.db")
+    assert (other.case(referral["referral_id"]) or ({}, {}))[0]["packages"] == 1
+    other.save(case, {**stored, "level": "LEVEL_3"})  # re-planned by another instance
+    again = state.case(referral["referral_id"])
+    assert again is not None and again[1]["level"] == "LEVEL_3"
+    state.close()
+    other.close()

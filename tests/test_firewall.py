@@ -85,3 +85,18 @@ def test_agency_may_not_answer_for_another(tmp_path: Path, keys: TestKeys) -> No
         MessageRejected, match="from the front door, or from an agency on its own topic"
     ):
         asyncio.run(handler.handle(opened, message))
+
+
+def test_state_keeps_a_referral_whose_first_write_was_rolled_back(tmp_path: Path) -> None:
+    """A response's state-only update never vanishes: if the referral's row went with a
+    rolled-back batch, the referral is written whole again."""
+    state = FirewallState(tmp_path / "s.db")
+    referral = Samples().referral("LEVEL_2")
+    with pytest.raises(RuntimeError), state.transaction():
+        state.save(referral, {"level": "LEVEL_2"})
+        raise RuntimeError("the batch was never sent")
+    assert state.referral(referral["referral_id"]) is None
+    state.save(referral, {"level": "LEVEL_2", "answered": ["POLICE"]})  # the same object
+    found = FirewallState(tmp_path / "s.db").referral(referral["referral_id"])
+    assert found is not None and found[0] == referral and found[1]["answered"] == ["POLICE"]
+    state.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
+from hub.decoded import DecodedCache
 from hub.sqlite import GroupCommit, open_durable
 
 
@@ -41,6 +42,8 @@ class CollatorState(GroupCommit):
             CREATE INDEX IF NOT EXISTS findings_referral ON findings (referral_id);
         """)
         self._lock = threading.Lock()
+        # A case is read once per finding, but its referral changes only when re-planned.
+        self._referrals = DecodedCache()
 
     def case(self, referral_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(case, referral) or None."""
@@ -49,11 +52,33 @@ class CollatorState(GroupCommit):
         ).fetchone()
         if row is None:
             return None
-        return json.loads(row[0]), self.codec.decode("mash.Referral", bytes(row[1]), bytes(row[2]))
+        data = bytes(row[1])
+        referral = self._referrals.get(referral_id, data)
+        if referral is None:
+            referral = self.codec.decode("mash.Referral", data, bytes(row[2]))
+            self._referrals.put(referral_id, data, referral)
+        return json.loads(row[0]), referral
 
     def save(self, case: dict[str, Any], referral: dict[str, Any]) -> None:
-        """Store a case durably, with when it next needs attention (a chaser or its deadline)."""
+        """Store a case durably, with when it next needs attention (a chaser or its deadline).
+        The referral is re-encoded only when it is not the one already stored."""
+        if self._referrals.holds(referral["referral_id"], referral):
+            with self._lock:
+                updated = self._db.execute(
+                    "UPDATE cases SET open = ?, case_json = ?, level = ?, next_due = ? "
+                    "WHERE referral_id = ?",
+                    (
+                        0 if case.get("closed") else 1,
+                        json.dumps(case),
+                        case.get("level"),
+                        next_due(case),
+                        referral["referral_id"],
+                    ),
+                )
+            if updated.rowcount == 1:
+                return  # else the row went with a rolled-back transaction: write it whole
         data, sha = self.codec.encode("mash.Referral", referral)
+        self._referrals.put(referral["referral_id"], data, referral)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO cases (referral_id, open, case_json, referral, schema, "

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
+from hub.decoded import DecodedCache
 from hub.sqlite import GroupCommit, open_durable
 
 
@@ -21,6 +22,7 @@ class FirewallState(GroupCommit):
 
     def __init__(self, path: Path, codec: Codec | None = None) -> None:
         self.codec = codec or Codec()
+        self._referrals = DecodedCache()  # read once per response; changed only on re-plan
         self._db = open_durable(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS referrals (referral_id TEXT PRIMARY KEY, "
@@ -61,14 +63,26 @@ class FirewallState(GroupCommit):
         ).fetchone()
         if row is None:
             return None
-        return (
-            self.codec.decode("mash.Referral", bytes(row[0]), bytes(row[1])),
-            json.loads(row[2]),
-        )
+        data = bytes(row[0])
+        referral = self._referrals.get(referral_id, data)
+        if referral is None:
+            referral = self.codec.decode("mash.Referral", data, bytes(row[1]))
+            self._referrals.put(referral_id, data, referral)
+        return referral, json.loads(row[2])
 
     def save(self, referral: dict[str, Any], state: dict[str, Any]) -> None:
-        """Store (replace) a referral and its state durably."""
+        """Store (replace) a referral and its state durably; the referral is re-encoded only
+        when it is not the record already stored (a response changes only the state)."""
+        if self._referrals.holds(referral["referral_id"], referral):
+            with self._lock:
+                updated = self._db.execute(
+                    "UPDATE referrals SET state = ? WHERE referral_id = ?",
+                    (json.dumps(state), referral["referral_id"]),
+                )
+            if updated.rowcount == 1:
+                return  # else the row went with a rolled-back transaction: write it whole
         data, sha = self.codec.encode("mash.Referral", referral)
+        self._referrals.put(referral["referral_id"], data, referral)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO referrals VALUES (?, ?, ?, ?)",
