@@ -75,12 +75,14 @@ def prepare(home: Path, people: int = 2000) -> LocalBroker:
     return broker
 
 
-def spawn(home: Path, name: str, args: tuple[str, ...]) -> ServiceProcess:
+def spawn(
+    home: Path, name: str, args: tuple[str, ...], extra_env: dict[str, str] | None = None
+) -> ServiceProcess:
     """Start one service process (``python -m hub <args>``) with its own health port and log."""
     port = free_port()
     log = home / "run" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "MASH_HOME": str(home), "MASH_HEALTH_PORT": str(port)}
+    env = {**os.environ, "MASH_HOME": str(home), "MASH_HEALTH_PORT": str(port), **(extra_env or {})}
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "hub", *args],

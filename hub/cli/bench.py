@@ -41,6 +41,13 @@ from hub.cli.common import friendly_errors
     is_flag=True,
     help="Profile every service (cProfile) and write pipeline-profile.txt beside the results.",
 )
+@click.option(
+    "--bulk-nice",
+    type=click.IntRange(0, 19),
+    default=0,
+    show_default=True,
+    help="Run adapters and collator at this lower CPU priority (MASH_NICE), as on a shared host.",
+)
 @friendly_errors
 def bench(
     people: int,
@@ -50,6 +57,7 @@ def bench(
     home: Path | None,
     out: Path,
     profile: bool,
+    bulk_nice: int,
 ) -> None:
     """Drive intake -> firewall -> four adapters -> firewall -> collator -> package on a broker
     the project starts (its own, on free ports), with the crypto-only bound and a raw Kafka
@@ -59,6 +67,7 @@ def bench(
     from benchmarks.pipeline import Options
     from benchmarks.pipeline import bench as run_bench
 
-    paths = run_bench(Options(people, rates, seconds, burst, home, out, click.echo, profile))
+    options = Options(people, rates, seconds, burst, home, out, click.echo, profile, bulk_nice)
+    paths = run_bench(options)
     for path in paths:
         click.echo(f"      {path}")

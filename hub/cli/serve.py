@@ -18,6 +18,10 @@ from hub.services import AdapterSettings, CollatorSettings, FirewallSettings, bu
 def _run(kind: str, agency: str | None, settings: ServiceSettings) -> None:
     name = (agency and f"adapter-{agency}") or kind
     configure_logging(name, settings.log_level)
+    if settings.nice:
+        import os
+
+        os.nice(settings.nice)  # the firewall's Level 3 lane keeps the CPU it needs
     built = build(kind, agency, settings)
     if settings.profile is None:
         asyncio.run(built.runner.run())

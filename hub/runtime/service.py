@@ -55,6 +55,7 @@ class Outgoing:
 
 Sealed = tuple[str, bytes, bytes]  # topic, sealed bytes, key
 URGENT_TOPICS = frozenset({"mash.notifications"})
+LOOK_S = 0.01  # how often a long batch looks for priority input that arrived meanwhile
 
 
 @dataclass
@@ -344,6 +345,7 @@ class ServiceRunner:
             done: list[Consumed] = []
             work, inflight = Batch(), list[asyncio.Task[None]]()
             queue = deque(prioritised(batch, self._priority))
+            looked = time.perf_counter()
             try:
                 while queue and not self.stopping.is_set():
                     message = queue.popleft()
@@ -355,8 +357,10 @@ class ServiceRunner:
                     ):
                         await self._flush(inbox, publisher, work, inflight)  # latency bounded
                         work = Batch()
-                        if self._priority and queue:  # urgent input that arrived meanwhile
-                            await self._take_urgent(queue, subscription)
+                    await asyncio.sleep(0)  # the consumer's fetcher keeps fetching meanwhile
+                    if self._priority and queue and time.perf_counter() - looked >= LOOK_S:
+                        await self._take_urgent(queue, subscription)  # arrived meanwhile
+                        looked = time.perf_counter()
                 await self._flush(inbox, publisher, work, inflight)
             finally:
                 await asyncio.gather(*inflight)  # every output acknowledged before offsets

@@ -33,6 +33,12 @@ class ServiceSettings(BaseSettings):
         default=60.0, gt=0, description="no successful poll for this long: not live"
     )
     kafka: KafkaSettings | None = Field(default=None, description="None: the local broker")
+    nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="lower CPU priority on a shared host (bulk stages: adapters, collator)",
+    )
     profile: Path | None = Field(
         default=None, description="a folder: write a cProfile of the whole run there at exit"
     )
