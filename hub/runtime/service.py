@@ -203,13 +203,11 @@ class ServiceRunner:
         """Make the handler's own durable records (the firewall's log) durable, then send the
         outputs gathered so far in one round trip without waiting for it: the next messages
         are handled while the broker acknowledges (``inflight`` is awaited before offsets are
-        committed), except a Level 3 notification, whose acknowledgement is awaited at once.
-        Only once all are acknowledged are their messages recorded as processed."""
+        committed); a Level 3 notification is flushed on its own at once. Only once all are
+        acknowledged are their messages recorded as processed."""
         if self._flush_handler is not None:
             self._flush_handler()
-        if work.urgent:  # a Level 3 notification: out and acknowledged before anything else
-            await self._complete(inbox, publisher, work)
-        elif work.sealed or work.opened:
+        if work.sealed or work.opened:
             inflight.append(asyncio.create_task(self._complete(inbox, publisher, work)))
         await asyncio.sleep(0)  # the producer's sender and the consumer's fetcher run now
 
