@@ -64,7 +64,7 @@ class Batch:
 
     sealed: list[Sealed] = field(default_factory=list)
     opened: list[Opened] = field(default_factory=list)
-    ids: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)  # every message id of the consumed batch
     started: float = field(default_factory=time.perf_counter)
     urgent: bool = False  # holds a Level 3 notification: send now, never wait for the batch
 
@@ -202,18 +202,14 @@ class ServiceRunner:
     ) -> None:
         """Make the handler's own durable records (the firewall's log) durable, then send the
         outputs gathered so far in one round trip without waiting for it: the next messages
-        are handled while the broker acknowledges (``inflight`` is awaited before offsets are
-        committed); a Level 3 notification is flushed on its own at once. Only once all are
-        acknowledged are their messages recorded as processed."""
+        are handled while the broker acknowledges (``inflight`` is awaited, and the messages
+        recorded as processed, before offsets are committed); a Level 3 notification is
+        flushed on its own at once."""
         if self._flush_handler is not None:
             self._flush_handler()
-        if work.sealed or work.opened:
-            inflight.append(asyncio.create_task(self._complete(inbox, publisher, work)))
+        if work.sealed:
+            inflight.append(asyncio.create_task(self._send(publisher, work.sealed)))
         await asyncio.sleep(0)  # the producer's sender and the consumer's fetcher run now
-
-    async def _complete(self, inbox: Inbox, publisher: KafkaPublisher, work: Batch) -> None:
-        await self._send(publisher, work.sealed)
-        inbox.processed_all(work.opened)
 
     async def _publish(
         self, publisher: KafkaPublisher, outputs: Sequence[Outgoing], origin: str
@@ -341,7 +337,7 @@ class ServiceRunner:
                 continue
             self.metrics.last_poll.set(time.time())
             done: list[Consumed] = []
-            work, inflight = Batch(), list[asyncio.Task[None]]()
+            work, inflight, opened = Batch(), list[asyncio.Task[None]](), list[Opened]()
             queue = deque(prioritised(batch, self._priority))
             looked = time.perf_counter()
             try:
@@ -354,14 +350,17 @@ class ServiceRunner:
                         or time.perf_counter() - work.started >= self.settings.flush_ms / 1000
                     ):
                         await self._flush(inbox, publisher, work, inflight)  # latency bounded
-                        work = Batch()
+                        opened += work.opened
+                        work = Batch(ids=work.ids)  # a repeat later in the batch is a replay
                     await asyncio.sleep(0)  # the consumer's fetcher keeps fetching meanwhile
                     if self._priority and queue and time.perf_counter() - looked >= LOOK_S:
                         await self._take_urgent(queue, subscription)  # arrived meanwhile
                         looked = time.perf_counter()
                 await self._flush(inbox, publisher, work, inflight)
+                opened += work.opened
             finally:
                 await asyncio.gather(*inflight)  # every output acknowledged before offsets
+            inbox.processed_all(opened)  # one durable write for the whole batch
             if done:
                 await self._retry("commit", lambda d=done: subscription.commit(d))  # type: ignore[misc]
             for tp, behind in subscription.lag().items():
