@@ -26,7 +26,7 @@ class ServiceSettings(BaseSettings):
     poll_timeout_ms: int = Field(default=500, ge=10)
     max_batch: int = Field(default=200, ge=1)
     flush_ms: int = Field(
-        default=50, ge=0, description="send a batch's outputs at least this often (latency cap)"
+        default=200, ge=0, description="send a batch's outputs at least this often (latency cap)"
     )
     shutdown_timeout_s: float = Field(default=15.0, gt=0)
     liveness_stall_s: float = Field(

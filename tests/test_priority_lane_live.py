@@ -1,0 +1,57 @@
+"""The firewall's priority lane over the real broker: a Level 3 referral is notified while a
+backlog of agency responses still waits behind it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hub.sources.generate import referral_for_household
+from hub.topology import Topology
+from tests.brokers import KafkaCluster
+from tests.flow import running_flow
+from tests.keyring import TestKeys
+
+pytestmark = pytest.mark.broker
+BACKLOG = 2000
+
+
+async def test_level3_referral_overtakes_a_backlog_of_responses(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
+) -> None:
+    """With 2,000 responses queued (junk the firewall must quarantine one by one), a Level 3
+    referral sent after them is notified before half of them have been handled."""
+    async with running_flow(kafka, topology, keys, tmp_path, only=("firewall",)) as flow:
+        runner = flow.services["firewall"].runner
+        registry = runner.metrics.registry
+        responses = topology.topic("mash.responses.police")
+        notifications = topology.topic("mash.notifications")
+
+        def handled() -> float:
+            return registry.get_sample_value("mash_messages_in_total", {"topic": responses}) or 0
+
+        def notified() -> float:
+            found = registry.get_sample_value("mash_messages_out_total", {"topic": notifications})
+            return found or 0
+
+        police = await flow.publisher("police")
+        try:
+            await police.publish_all(
+                [(responses, b"not an envelope %d" % i, str(i).encode()) for i in range(BACKLOG)]
+            )
+        finally:
+            await police.stop()
+        async with asyncio.timeout(60):
+            while handled() < 50:  # noqa: ASYNC110 - the firewall is busy with the backlog
+                await asyncio.sleep(0.01)
+        referral = referral_for_household(tmp_path / "sources", "LEVEL_3", seed=3)
+        await flow.refer(referral)
+        async with asyncio.timeout(60):
+            while not notified():  # noqa: ASYNC110 - polling the service's own metrics
+                await asyncio.sleep(0.005)
+        waited_for = handled()
+        notices = await flow.read("mash.notifications", "police", 1)
+    assert notices[0]["referral_id"] == referral["referral_id"]
+    assert waited_for < BACKLOG / 2, f"the notification waited for {waited_for:.0f} responses"
