@@ -100,3 +100,18 @@ def test_state_keeps_a_referral_whose_first_write_was_rolled_back(tmp_path: Path
     found = FirewallState(tmp_path / "s.db").referral(referral["referral_id"])
     assert found is not None and found[0] == referral and found[1]["answered"] == ["POLICE"]
     state.close()
+
+
+def test_entry_ids_are_deterministic_and_grouped_by_message() -> None:
+    """A redelivered message yields the same entry ids; one message's entries share the first
+    half of their id (adjacent in the log's index); every id is a distinct version-8 UUID."""
+    import uuid
+
+    from hub.firewall.entries import entry_id
+
+    first = [entry_id("message-1", i) for i in range(12)]
+    assert first == [entry_id("message-1", i) for i in range(12)]
+    assert len(set(first)) == 12 and len({i[:18] for i in first}) == 1
+    other = entry_id("message-2", 0)
+    assert other[:18] != first[0][:18] and other not in first
+    assert {uuid.UUID(i).version for i in [*first, other]} == {8}

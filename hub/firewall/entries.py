@@ -3,6 +3,7 @@ appear as keyed pseudonyms, and only field names, rule ids and reasons are recor
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -27,8 +28,16 @@ RETENTION = {
 
 
 def entry_id(origin: str, index: int) -> str:
-    """Deterministic id: a redelivered message yields the same entries (appended once)."""
-    return str(uuid.uuid5(ENTRY_IDS, f"{origin}:{index}"))
+    """Deterministic id: a redelivered message yields the same entries (appended once). A
+    UUID (version 8) whose first half comes from the originating message alone, so the ~12
+    entries of one response sit side by side in the log's unique index: a commit touches one
+    index page per message instead of one per entry (half the cost of an append)."""
+    head = hashlib.sha256(ENTRY_IDS.bytes + origin.encode()).digest()[:8]
+    tail = hashlib.sha256(ENTRY_IDS.bytes + f"{origin}:{index}".encode()).digest()[:8]
+    raw = bytearray(head + tail)
+    raw[6] = (raw[6] & 0x0F) | 0x80  # version 8: custom, RFC 9562
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122/9562 variant
+    return str(uuid.UUID(bytes=bytes(raw)))
 
 
 def base_entry(
