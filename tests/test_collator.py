@@ -157,3 +157,41 @@ def test_state_rewrites_the_referral_only_when_it_changes(tmp_path: Path) -> Non
     assert again is not None and again[1]["level"] == "LEVEL_3"
     state.close()
     other.close()
+
+
+def test_open_referrals_gauge_is_counted_when_scraped(tmp_path: Path) -> None:
+    """mash_referrals_open reflects the state at scrape time: one open, then none once the
+    package has gone."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    clock = Clock()
+    handler = _handler(tmp_path, clock)
+    registry = CollectorRegistry()
+    handler.bind_metrics(registry)
+    case = _case()
+    rid = case["referral"]["referral_id"]
+    handler.on_case(case)
+    text = generate_latest(registry).decode()
+    assert 'mash_referrals_open{level="LEVEL_2"} 1.0' in text
+    assert 'mash_referrals_open{level="LEVEL_3"} 0.0' in text
+    handler.on_finding(_finding(rid, "POLICE"))
+    handler.on_finding(_finding(rid, "HOUSING"))
+    assert 'mash_referrals_open{level="LEVEL_2"} 0.0' in generate_latest(registry).decode()
+
+
+def test_finding_is_kept_as_received(tmp_path: Path) -> None:
+    """A finding that arrives with its frame is stored as those bytes (no re-encoding) and
+    read back as the same record."""
+    from hub.codec import Codec
+
+    clock = Clock()
+    handler = _handler(tmp_path, clock)
+    case = _case(("POLICE", "HOUSING"))
+    rid = case["referral"]["referral_id"]
+    handler.on_case(case)
+    finding = _finding(rid, "POLICE")
+    frame, sha = Codec().encode("mash.DisclosedInformation", finding)
+    handler.on_finding(finding, (frame, sha))
+    kept = handler.state._db.execute("SELECT record FROM findings").fetchone()[0]
+    assert bytes(kept) == frame
+    assert handler.state.findings(rid) == [Codec().decode("mash.DisclosedInformation", frame, sha)]

@@ -115,3 +115,30 @@ def test_entry_ids_are_deterministic_and_grouped_by_message() -> None:
     other = entry_id("message-2", 0)
     assert other[:18] != first[0][:18] and other not in first
     assert {uuid.UUID(i).version for i in [*first, other]} == {8}
+
+
+def test_referral_and_response_are_kept_as_received(tmp_path: Path, keys: TestKeys) -> None:
+    """The state keeps the very Avro frames that arrived (not a re-encoding), and another
+    reader decodes them to the records the firewall acted on."""
+    handler = _handler(tmp_path, keys)
+    referral = Samples().referral("LEVEL_2")
+    opened, message = _opened(keys, "intake", "mash.Referral", referral, "mash.referrals")
+    assert opened.encoded == (opened.payload, opened.header.schema_sha256)
+    asyncio.run(handler.handle(opened, message))
+    response = Samples().agency_response("HEALTH")
+    response["referral_id"] = referral["referral_id"]
+    answered, message = _opened(
+        keys, "health", "mash.AgencyResponse", response, "mash.responses.health"
+    )
+    asyncio.run(handler.handle(answered, message))
+    handler.flush()
+    db = handler.state._db
+    kept = db.execute("SELECT referral FROM referrals").fetchone()[0]
+    assert bytes(kept) == opened.payload
+    kept = db.execute("SELECT record FROM responses").fetchone()[0]
+    assert bytes(kept) == answered.payload
+    other = FirewallState(tmp_path / "s.db")
+    assert other.responses(referral["referral_id"]) == [answered.record]
+    found = other.referral(referral["referral_id"])
+    assert found is not None and found[0] == opened.record
+    other.close()

@@ -7,12 +7,14 @@ timers are re-armed from it after a restart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from hub.collator.package import assemble
 from hub.collator.state import CollatorState
@@ -27,6 +29,25 @@ log = structlog.get_logger(__name__)
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
+
+
+class OpenReferrals(Collector):
+    """mash_referrals_open, counted from the state when scraped (not on every poll: the
+    count is a query over every open case)."""
+
+    def __init__(self, state: CollatorState) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Metric]:
+        """One gauge per level, zero for levels with nothing open."""
+        gauge = GaugeMetricFamily(
+            "mash_referrals_open", "Referrals awaiting their package", labels=["level"]
+        )
+        counts = dict.fromkeys(("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3"), 0)
+        counts.update(self.state.open_by_level())
+        for level, count in counts.items():
+            gauge.add_metric([level], count)
+        yield gauge
 
 
 class CollatorHandler:
@@ -53,15 +74,12 @@ class CollatorHandler:
         }
         self.packages_sent = 0
         self.group_commit = False  # set by the service runner: writes commit with the batch
-        self._open: Gauge | None = None
         self._time_to_package: Histogram | None = None
         self._breached: Counter | None = None
 
     def bind_metrics(self, registry: CollectorRegistry) -> None:
         """SLA metrics: referrals open by level, time to package, deadlines breached."""
-        self._open = Gauge(
-            "mash_referrals_open", "Referrals awaiting their package", ["level"], registry=registry
-        )
+        registry.register(OpenReferrals(self.state))
         self._time_to_package = Histogram(
             "mash_time_to_package_seconds",
             "From the case opening to the package",
@@ -75,14 +93,6 @@ class CollatorHandler:
             ["level"],
             registry=registry,
         )
-
-    def _observe_open(self) -> None:
-        if self._open is None:
-            return
-        counts = dict.fromkeys(("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3"), 0)
-        counts.update(self.state.open_by_level())
-        for level, count in counts.items():
-            self._open.labels(level).set(count)
 
     def ready(self) -> tuple[bool, str]:
         """Ready when the state database answers."""
@@ -113,7 +123,7 @@ class CollatorHandler:
             return self.on_case(opened.record)
         if opened.header.schema_name == "mash.CaseDecision":
             return self.on_decision(opened.record)
-        return self.on_finding(opened.record)
+        return self.on_finding(opened.record, opened.encoded)
 
     def on_decision(self, decision: dict[str, Any]) -> list[Outgoing]:
         """Record a decision against the case and confirm it to the duty manager."""
@@ -185,13 +195,16 @@ class CollatorHandler:
             return self._package(case, referral, now)  # an addendum: a further contact
         return self._complete_if_all_answered(case, referral, now)
 
-    def on_finding(self, finding: dict[str, Any]) -> list[Outgoing]:
-        """Record what the firewall released; package when complete, addendum when late."""
+    def on_finding(
+        self, finding: dict[str, Any], encoded: tuple[bytes, bytes] | None = None
+    ) -> list[Outgoing]:
+        """Record what the firewall released (kept as received when ``encoded`` is given);
+        package when complete, addendum when late."""
         found = self.state.case(finding["referral_id"])
         if found is None:
             raise MessageRejected(RejectReason.INVALID_CONTENT, "finding for an unknown case")
         case, referral = found
-        if not self.state.add_finding(finding):
+        if not self.state.add_finding(finding, encoded):
             return []
         now = self.clock()
         request = case["requests"].setdefault(
@@ -267,7 +280,6 @@ class CollatorHandler:
     async def tick(self, now: datetime) -> list[Outgoing]:
         """Chasers that are due, and packages whose deadline has come."""
         self.flush()
-        self._observe_open()
         out: list[Outgoing] = []
         for referral_id in self.state.due(_iso(now)):
             found = self.state.case(referral_id)

@@ -106,9 +106,12 @@ class CollatorState(GroupCommit):
         rows = self._db.execute("SELECT level, count(*) FROM cases WHERE open = 1 GROUP BY level")
         return {level: int(count) for level, count in rows}
 
-    def add_finding(self, record: dict[str, Any]) -> bool:
-        """Keep a DisclosedInformation; False if already kept (a redelivery)."""
-        data, sha = self.codec.encode("mash.DisclosedInformation", record)
+    def add_finding(
+        self, record: dict[str, Any], encoded: tuple[bytes, bytes] | None = None
+    ) -> bool:
+        """Keep a DisclosedInformation (as received, when ``encoded`` holds its frame and
+        writer schema SHA-256); False if already kept (a redelivery)."""
+        data, sha = encoded or self.codec.encode("mash.DisclosedInformation", record)
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO findings VALUES (?, ?, ?, ?, NULL)",

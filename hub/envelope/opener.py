@@ -38,6 +38,14 @@ class Opened:
 
     header: Header
     record: dict[str, Any]
+    # The Avro frame as received (written with header.schema_sha256): a service can keep the
+    # record as these bytes instead of encoding it again.
+    payload: bytes = b""
+
+    @property
+    def encoded(self) -> tuple[bytes, bytes] | None:
+        """(frame, writer schema SHA-256) when the received bytes are known."""
+        return (self.payload, self.header.schema_sha256) if self.payload else None
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class Opener:
         record = self.codec.decode(header.schema_name, opened.payload, header.schema_sha256)
         if remember:
             self.remember(header)
-        return Opened(header, record)
+        return Opened(header, record, opened.payload)
 
     def open_bytes(self, data: bytes, *, topic: str) -> OpenedBytes:
         """Steps 1-8: verify and decrypt, without decoding or remembering the message id."""

@@ -443,7 +443,7 @@ class FirewallHandler:
         )
         with self.state.transaction():  # idempotent: a redelivery redoes what is missing
             if existing is None:
-                self.state.save(referral, state)
+                self.state.save(referral, state, opened.encoded)
             self.state.index_children(
                 referral["referral_id"],
                 contact_rules.child_pseudonyms(self.pseudonym_key, referral),
@@ -556,7 +556,7 @@ class FirewallHandler:
         answered.setdefault("answered_at", _iso(now))
         answered["answered_by"] = response["response_id"]
         with self.state.transaction():
-            self.state.add_response(response)
+            self.state.add_response(response, opened.encoded)
             self.state.save(referral, state)
         log.info(
             "response_assessed",

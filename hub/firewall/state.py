@@ -70,9 +70,15 @@ class FirewallState(GroupCommit):
             self._referrals.put(referral_id, data, referral)
         return referral, json.loads(row[2])
 
-    def save(self, referral: dict[str, Any], state: dict[str, Any]) -> None:
+    def save(
+        self,
+        referral: dict[str, Any],
+        state: dict[str, Any],
+        encoded: tuple[bytes, bytes] | None = None,
+    ) -> None:
         """Store (replace) a referral and its state durably; the referral is re-encoded only
-        when it is not the record already stored (a response changes only the state)."""
+        when it is not the record already stored (a response changes only the state), and
+        not at all when ``encoded`` holds it as received (frame, writer schema SHA-256)."""
         if self._referrals.holds(referral["referral_id"], referral):
             with self._lock:
                 updated = self._db.execute(
@@ -81,7 +87,7 @@ class FirewallState(GroupCommit):
                 )
             if updated.rowcount == 1:
                 return  # else the row went with a rolled-back transaction: write it whole
-        data, sha = self.codec.encode("mash.Referral", referral)
+        data, sha = encoded or self.codec.encode("mash.Referral", referral)
         self._referrals.put(referral["referral_id"], data, referral)
         with self._lock:
             self._db.execute(
@@ -89,9 +95,12 @@ class FirewallState(GroupCommit):
                 (referral["referral_id"], data, sha, json.dumps(state)),
             )
 
-    def add_response(self, response: dict[str, Any]) -> bool:
-        """Keep an agency response; False if it was already kept."""
-        data, sha = self.codec.encode("mash.AgencyResponse", response)
+    def add_response(
+        self, response: dict[str, Any], encoded: tuple[bytes, bytes] | None = None
+    ) -> bool:
+        """Keep an agency response (as received, when ``encoded`` holds its frame and writer
+        schema SHA-256); False if it was already kept."""
+        data, sha = encoded or self.codec.encode("mash.AgencyResponse", response)
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?)",
