@@ -209,3 +209,38 @@ def test_many_checkpoints_verify_in_one_pass(tmp_path: Path) -> None:
     assert not report.ok
     assert any("entries 1..32 differ" in p for p in report.problems)
     assert not any("entries 1..28 differ" in p for p in report.problems)
+
+
+def test_subject_lookup_finds_exactly_the_entries_naming_the_subject(tmp_path: Path) -> None:
+    """A subject access search returns the entries that name the pseudonym, not the other
+    entries of the same referral; the index holds one row per subject and referral."""
+    log = DisclosureLog(tmp_path / "log.db")
+    named = _entries(12)  # ref-1, all naming ps:abc
+    other = [{**e, "entry_id": f"n{i}", "subject_pseudonyms": []} for i, e in enumerate(named)]
+    elsewhere = [{**e, "correlation_id": "ref-2", "entry_id": f"x{i}"} for i, e in enumerate(named)]
+    log.append(named[:6] + other[:2])
+    log.append(named[6:] + elsewhere[:3])
+    log.append(named)  # a redelivery adds nothing
+    found = log.by_pseudonym(["ps:abc"])
+    assert [e.body["entry_id"] for e in found] == [f"e{i}" for i in range(12)] + ["x0", "x1", "x2"]
+    assert log.by_pseudonym(["ps:nobody"]) == []
+    db = sqlite3.connect(tmp_path / "log.db")
+    assert db.execute("SELECT count(*) FROM referral_subjects").fetchone() == (2,)
+    assert DisclosureLog(tmp_path / "log.db").by_pseudonym(["ps:abc"]) == found
+
+
+def test_subject_lookup_reads_a_log_indexed_per_entry(tmp_path: Path) -> None:
+    """Logs written before the per-referral index (one subjects row per entry) are still
+    searched in full."""
+    log = DisclosureLog(tmp_path / "log.db")
+    log.append(_entries(4))
+    raw = sqlite3.connect(tmp_path / "log.db", isolation_level=None)
+    raw.execute("DROP TRIGGER referral_subjects_no_delete")
+    raw.execute("DELETE FROM referral_subjects")  # as an older release wrote it
+    raw.executemany("INSERT INTO subjects VALUES (?, 'ps:abc')", [(s,) for s in (1, 2, 3, 4)])
+    assert [e.seq for e in DisclosureLog(tmp_path / "log.db").by_pseudonym(["ps:abc"])] == [
+        1,
+        2,
+        3,
+        4,
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-_TABLES = ("entries", "subjects", "checkpoints")
+_TABLES = ("entries", "subjects", "referral_subjects", "checkpoints")
 
 SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, entry_id TEXT NOT NULL UNIQUE,
@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, entry_id TEXT NOT N
 CREATE INDEX IF NOT EXISTS entries_correlation ON entries (correlation_id);
 CREATE TABLE IF NOT EXISTS subjects (seq INTEGER NOT NULL, pseudonym TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS subjects_pseudonym ON subjects (pseudonym);
+CREATE TABLE IF NOT EXISTS referral_subjects (pseudonym TEXT NOT NULL,
+    correlation_id TEXT NOT NULL, PRIMARY KEY (pseudonym, correlation_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
 """ + "".join(
     f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} BEGIN SELECT "
@@ -29,6 +31,8 @@ CREATE TABLE IF NOT EXISTS entries (seq BIGINT PRIMARY KEY, entry_id TEXT NOT NU
 CREATE INDEX IF NOT EXISTS entries_correlation ON entries (correlation_id);
 CREATE TABLE IF NOT EXISTS subjects (seq BIGINT NOT NULL, pseudonym TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS subjects_pseudonym ON subjects (pseudonym);
+CREATE TABLE IF NOT EXISTS referral_subjects (pseudonym TEXT NOT NULL,
+    correlation_id TEXT NOT NULL, PRIMARY KEY (pseudonym, correlation_id));
 CREATE TABLE IF NOT EXISTS checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL);
 CREATE OR REPLACE FUNCTION mash_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'disclosure log is append-only: % refused', TG_OP; END $$;
@@ -49,6 +53,7 @@ class Dialect:
     mark: str  # parameter placeholder
     begin: str
     insert_checkpoint: str
+    insert_subject: str
 
     def sql(self, statement: str) -> str:
         """Translate '?' placeholders to this dialect's."""
@@ -61,6 +66,7 @@ SQLITE = Dialect(
     "?",
     "BEGIN IMMEDIATE",
     "INSERT OR IGNORE INTO checkpoints VALUES (?, ?)",
+    "INSERT OR IGNORE INTO referral_subjects VALUES (?, ?)",
 )
 POSTGRES = Dialect(
     "postgresql",
@@ -68,4 +74,5 @@ POSTGRES = Dialect(
     "%s",
     "BEGIN",
     "INSERT INTO checkpoints VALUES (%s, %s) ON CONFLICT DO NOTHING",
+    "INSERT INTO referral_subjects VALUES (%s, %s) ON CONFLICT DO NOTHING",
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from hub.disclosure_log.merkle import Frontier, chain_hash, leaf_hash
 from hub.sqlite import open_durable
 
 GENESIS = b"\x00" * 32
+INDEXED_PAIRS = 65_536  # (pseudonym, referral) pairs remembered as already indexed
 
 
 class AppendOnlyViolation(RuntimeError):
@@ -48,6 +50,9 @@ class DisclosureLog:
         self._lock = threading.Lock()
         self._frontier = Frontier()  # the tree's right edge, caught up lazily (see root())
         self._frontier_chain = GENESIS
+        # Subject lookups are indexed per (pseudonym, referral), not per entry: a response's
+        # dozen entries name the same people, and the pairs written lately need no new write.
+        self._indexed: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._db: Any
         if isinstance(where, str) and where.startswith(("postgresql://", "postgres://")):
             import psycopg
@@ -104,7 +109,7 @@ class DisclosureLog:
                     if ids
                     else set()
                 )
-                rows, subjects = [], []
+                rows, pairs = [], dict[tuple[str, str], None]()
                 for entry in entries:
                     if entry["entry_id"] in present:
                         continue
@@ -124,17 +129,18 @@ class DisclosureLog:
                             chain,
                         )
                     )
-                    subjects += [(seq, p) for p in entry.get("subject_pseudonyms", [])]
+                    for p in entry.get("subject_pseudonyms", []):
+                        if (p, entry["correlation_id"]) not in self._indexed:
+                            pairs[p, entry["correlation_id"]] = None
                 if rows:
                     self._db.cursor().executemany(
                         self.dialect.sql("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)"), rows
                     )
-                if subjects:
-                    self._db.cursor().executemany(
-                        self.dialect.sql("INSERT INTO subjects VALUES (?, ?)"), subjects
-                    )
+                if pairs:
+                    self._db.cursor().executemany(self.dialect.insert_subject, list(pairs))
                 added = len(rows)
                 self._db.execute("COMMIT")
+                self._remember_indexed(pairs)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -143,6 +149,12 @@ class DisclosureLog:
                     self._frontier.append(row[5])
                 self._frontier_chain = row[6]
         return added
+
+    def _remember_indexed(self, pairs: dict[tuple[str, str], None]) -> None:
+        """Note pairs now durably indexed (after the commit: a rolled-back one is not)."""
+        self._indexed.update(pairs)
+        while len(self._indexed) > INDEXED_PAIRS:
+            self._indexed.popitem(last=False)
 
     def size(self) -> int:
         """Number of entries."""
@@ -157,13 +169,18 @@ class DisclosureLog:
             yield StoredEntry(int(seq), json.loads(body), raw, bytes(leaf), bytes(chain))
 
     def by_pseudonym(self, pseudonyms: Sequence[str]) -> list[StoredEntry]:
-        """Every entry about any of these subject pseudonyms (for subject access requests)."""
-        marks = ",".join("?" * len(pseudonyms))
-        return list(
-            self.entries(
-                f"seq IN (SELECT seq FROM subjects WHERE pseudonym IN ({marks}))", pseudonyms
-            )
+        """Every entry about any of these subject pseudonyms (for subject access requests):
+        the entries of each referral that names them, kept where the entry itself does.
+        Logs written before the per-referral index keep their per-entry rows (also read)."""
+        wanted = set(pseudonyms)
+        marks = ",".join("?" * len(wanted))
+        found = self.entries(
+            f"correlation_id IN (SELECT correlation_id FROM referral_subjects "
+            f"WHERE pseudonym IN ({marks})) "
+            f"OR seq IN (SELECT seq FROM subjects WHERE pseudonym IN ({marks}))",
+            [*wanted, *wanted],
         )
+        return [e for e in found if wanted & set(e.body.get("subject_pseudonyms") or ())]
 
     def root(self, size: int | None = None) -> tuple[int, bytes, bytes]:
         """(size, Merkle root, chain head) over the first ``size`` entries (default all).
