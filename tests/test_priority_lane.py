@@ -8,12 +8,13 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from hub.runtime.service import ServiceRunner, prioritised
+from hub.envelope import Opened
+from hub.runtime.service import ServiceRunner, committable, prioritised, urgent_first
 from hub.transport.base import Consumed
 
 
-def _m(topic: str, partition: int, offset: int) -> Consumed:
-    return Consumed(topic, partition, offset, None, b"")
+def _m(topic: str, partition: int, offset: int, key: bytes | None = None) -> Consumed:
+    return Consumed(topic, partition, offset, key, b"")
 
 
 def test_priority_topics_go_first_and_partitions_keep_their_order() -> None:
@@ -30,27 +31,19 @@ def test_priority_topics_go_first_and_partitions_keep_their_order() -> None:
     assert [m.offset for m in ordered if m.topic == "responses"] == [1, 2]
 
 
-class _Subscription:
-    """Referrals that arrived while the runner was busy with a batch."""
-
-    def __init__(self, arrived: list[Consumed]) -> None:
-        self.arrived = arrived
-        self.asked: list[Collection[str]] = []
-
-    async def fetched_now(self, topics: Collection[str]) -> list[Consumed]:
-        self.asked.append(topics)
-        out, self.arrived = self.arrived, []
-        return out
+def _runner(urgency: Any = None) -> Any:
+    runner: Any = ServiceRunner.__new__(ServiceRunner)
+    runner._priority = frozenset({"referrals"})
+    runner._urgency = urgency
+    return runner
 
 
 def test_urgent_input_joins_behind_queued_referrals_and_ahead_of_responses() -> None:
     """Referrals fetched mid-batch are handled before the remaining responses, after the
     referrals already queued from the same partition."""
-    runner: Any = ServiceRunner.__new__(ServiceRunner)
-    runner._priority = frozenset({"referrals"})
     queue = deque([_m("referrals", 0, 8), _m("responses", 0, 2), _m("responses", 0, 3)])
-    subscription = _Subscription([_m("referrals", 0, 9), _m("referrals", 1, 4)])
-    asyncio.run(runner._take_urgent(queue, subscription))
+    arrived = [_m("referrals", 0, 9), _m("referrals", 1, 4)]
+    asyncio.run(_runner()._arrange(queue, arrived, None, {}))
     assert [(m.topic, m.offset) for m in queue] == [
         ("referrals", 8),
         ("referrals", 9),
@@ -58,7 +51,45 @@ def test_urgent_input_joins_behind_queued_referrals_and_ahead_of_responses() -> 
         ("responses", 2),
         ("responses", 3),
     ]
-    assert subscription.asked == [frozenset({"referrals"})]
+
+
+def test_level3_goes_first_and_each_referral_keeps_its_order() -> None:
+    """Among queued referrals the most urgent go first; a referral's own messages (same key)
+    move together in their order, so a re-levelling never overtakes its referral."""
+    level = {8: 2, 9: 3, 10: 1, 11: 3, 12: 2}  # offset -> level of the opened record
+    b, c = b"ref-b", b"ref-c"
+    queue = deque([_m("referrals", 0, 8, b), _m("referrals", 0, 9, c), _m("responses", 0, 2)])
+    arrived = [_m("referrals", 0, 10, b"ref-d"), _m("referrals", 0, 11, b), _m("referrals", 1, 12)]
+
+    class _Inbox:
+        async def receive(self, message: Consumed, expect: Collection[str]) -> Opened:
+            return Opened(header=None, record={"level": f"LEVEL_{level[message.offset]}"})  # type: ignore[arg-type]
+
+    runner = _runner(lambda opened: 0 if opened.record["level"] == "LEVEL_3" else 1)
+    runner.handler = type("H", (), {"accepts": {}})()
+    runner._logical = {}
+    early: dict[Any, Any] = {}
+    asyncio.run(runner._arrange(queue, arrived, _Inbox(), early))
+    assert [m.offset for m in queue] == [8, 11, 9, 10, 12, 2]
+    assert set(early) == {
+        ("referrals", p, o) for p, o in ((0, 8), (0, 9), (0, 10), (0, 11), (1, 12))
+    }
+
+
+def test_urgent_first_is_stable_within_equal_urgency() -> None:
+    """Messages of equal urgency keep their arrival order."""
+    messages = [_m("t", 0, i, bytes([i])) for i in range(6)]
+    ordered = urgent_first(messages, lambda m: 0 if m.offset in (2, 5) else 1)
+    assert [m.offset for m in ordered] == [2, 5, 0, 1, 3, 4]
+
+
+def test_a_stop_mid_batch_commits_only_below_the_first_unhandled_message() -> None:
+    """Handled out of offset order, a partition is committed only up to the first message
+    not handled yet; other partitions are committed in full."""
+    done = [_m("referrals", 0, 11), _m("referrals", 0, 8), _m("referrals", 1, 4)]
+    left = [_m("referrals", 0, 9), _m("referrals", 0, 10)]
+    assert [(m.partition, m.offset) for m in committable(done, left)] == [(0, 8), (1, 4)]
+    assert committable(done, []) == done
 
 
 def test_the_firewall_puts_referrals_and_concerns_in_the_priority_lane(tmp_path: Path) -> None:
@@ -83,3 +114,15 @@ def test_the_firewall_puts_referrals_and_concerns_in_the_priority_lane(tmp_path:
     assert handler.priority <= set(handler.accepts)
     assert not any(t.startswith(("mash.responses", "mash.decisions")) for t in handler.priority)
     handler.close()
+
+
+def test_the_firewall_ranks_what_makes_a_level3_notification_due_first() -> None:
+    """A Level 3 referral or concern, or a re-levelling to Level 3, outranks the rest."""
+    from hub.firewall.handler import FirewallHandler
+
+    def rank(record: dict[str, Any]) -> int:
+        return FirewallHandler.urgency(Opened(header=None, record=record))  # type: ignore[arg-type]
+
+    assert rank({"level": "LEVEL_3", "referral_id": "r"}) == 0
+    assert rank({"level": "LEVEL_3", "reason": "escalated"}) == 0  # a mash.Relevel
+    assert rank({"level": "LEVEL_2"}) == rank({"level": "NFA"}) == 1

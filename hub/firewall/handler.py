@@ -106,6 +106,12 @@ class FirewallHandler:
         )
 
     # -- runtime protocol --------------------------------------------------------------------
+    @staticmethod
+    def urgency(opened: Opened) -> int:
+        """Order within the priority lane: whatever makes a Level 3 notification due (a Level 3
+        referral or concern, a re-levelling to Level 3) before the rest."""
+        return 0 if opened.record.get("level") == "LEVEL_3" else 1
+
     def _record(self, entries: list[dict[str, Any]]) -> None:
         """Write entries to the log now, or with the batch (group commit)."""
         if self.group_commit:
