@@ -423,18 +423,30 @@ async def open_loop(run: Run, rate: float, seconds: float) -> dict[str, Any]:
     index = {r["referral_id"]: i for i, r in enumerate(referrals)}
     ring = KeyRing.load(local_key_store(run.home), "dutymanager")
     opener = Opener(ring, MemorySeenMessages())
-    topics = [run.topology.topic("mash.notifications"), run.topology.topic("mash.packages")]
     group = run.topology.group_prefix("dutymanager") + f"bench-{uuid.uuid4().hex[:6]}"
+    level3 = [i for i, r in enumerate(referrals) if r["level"] == "LEVEL_3"]
     notified: dict[int, float] = {}
     sealed_at: dict[int, datetime] = {}  # when the firewall sealed each notification
     packaged: dict[int, float] = {}
     sent: list[float] = []
     settings = local_settings("dutymanager", run.home)
-    async with KafkaSubscription(settings, topics, group, auto_offset_reset="latest") as sub:
+    # The duty manager reads notifications apart from packages, as its screens do: a consumer
+    # busy with a stream of large packages would delay the urgent channel (aiokafka fetches
+    # nothing more from a broker for 100 ms after records arrive).
+    notifications = KafkaSubscription(
+        settings,
+        [run.topology.topic("mash.notifications")],
+        group + "-notifications",
+        auto_offset_reset="latest",
+    )
+    packages = KafkaSubscription(
+        settings, [run.topology.topic("mash.packages")], group, auto_offset_reset="latest"
+    )
+    async with notifications, packages:
         await asyncio.sleep(3)  # joined and positioned at the end before the load starts
         sender = asyncio.create_task(_send(run, referrals, rate))
 
-        async def receive() -> None:
+        async def receive(sub: KafkaSubscription, enough: Callable[[], bool]) -> None:
             async for batch in sub.batches(timeout_ms=50):
                 now = time.monotonic()
                 for message in batch:
@@ -451,13 +463,18 @@ async def open_loop(run: Run, rate: float, seconds: float) -> dict[str, Any]:
                         sealed_at.setdefault(i, opened.header.created_at)
                     elif record.get("addendum") == 0:
                         packaged.setdefault(i, now)
-                if len(packaged) >= count and sender.done():
+                if enough() and sender.done():
                     return
 
         with contextlib.suppress(TimeoutError):  # what arrived is reported as such
-            await asyncio.wait_for(receive(), seconds + 300)
+            await asyncio.wait_for(
+                asyncio.gather(
+                    receive(notifications, lambda: len(notified) >= len(level3)),
+                    receive(packages, lambda: len(packaged) >= count),
+                ),
+                seconds + 300,
+            )
         sent = await sender
-    level3 = [i for i, r in enumerate(referrals) if r["level"] == "LEVEL_3"]
     return {
         "rate": rate,
         "seconds": seconds,
