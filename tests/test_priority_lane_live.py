@@ -16,6 +16,7 @@ from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
 BACKLOG = 2000
+QUEUED = 300
 
 
 async def test_level3_referral_overtakes_a_backlog_of_responses(
@@ -55,3 +56,53 @@ async def test_level3_referral_overtakes_a_backlog_of_responses(
         notices = await flow.read("mash.notifications", "police", 1)
     assert notices[0]["referral_id"] == referral["referral_id"]
     assert waited_for < BACKLOG / 2, f"the notification waited for {waited_for:.0f} responses"
+
+
+async def test_level3_referral_overtakes_queued_level2_referrals(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
+) -> None:
+    """With 300 Level 2 referrals queued for the firewall, a Level 3 referral sent after them
+    is notified before half of them have been handled (it is first within the lane)."""
+    from hub.envelope import Sealer
+
+    async with running_flow(kafka, topology, keys, tmp_path, only=("firewall",)) as flow:
+        registry = flow.services["firewall"].runner.metrics.registry
+        referrals = topology.topic("mash.referrals")
+        notifications = topology.topic("mash.notifications")
+
+        def handled() -> float:
+            return registry.get_sample_value("mash_messages_in_total", {"topic": referrals}) or 0
+
+        def notified() -> float:
+            found = registry.get_sample_value("mash_messages_out_total", {"topic": notifications})
+            return found or 0
+
+        sealer = Sealer(keys.ring("intake"))
+        queued = []
+        for seed in range(QUEUED):
+            referral = referral_for_household(tmp_path / "sources", "LEVEL_2", seed=100 + seed)
+            data, _ = sealer.seal(
+                topic=referrals,
+                schema_name="mash.Referral",
+                record=referral,
+                recipients=["firewall"],
+                correlation_id=referral["referral_id"],
+            )
+            queued.append((referrals, data, referral["referral_id"].encode()))
+        intake = await flow.publisher("intake")
+        try:
+            await intake.publish_all(queued)
+        finally:
+            await intake.stop()
+        async with asyncio.timeout(60):
+            while handled() < 10:  # noqa: ASYNC110 - the firewall is busy with the queue
+                await asyncio.sleep(0.005)
+        urgent = referral_for_household(tmp_path / "sources", "LEVEL_3", seed=3)
+        await flow.refer(urgent)
+        async with asyncio.timeout(60):
+            while not notified():  # noqa: ASYNC110 - polling the service's own metrics
+                await asyncio.sleep(0.005)
+        waited_for = handled()
+        notices = await flow.read("mash.notifications", "police", 1)
+    assert notices[0]["referral_id"] == urgent["referral_id"]
+    assert waited_for < QUEUED / 2, f"the notification waited for {waited_for:.0f} referrals"

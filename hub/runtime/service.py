@@ -444,6 +444,7 @@ class ServiceRunner:
                 where = (message.topic, message.partition, message.offset)
                 if where not in early:
                     early[where] = await self._open(inbox, message)
+                    await asyncio.sleep(0)  # a long lane is opened without stalling I/O
             lane = urgent_first(lane, lambda m: self._rank(early[(m.topic, m.partition, m.offset)]))
         queue.extendleft(reversed(lane))
 
