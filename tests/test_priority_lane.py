@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.envelope import Opened
-from hub.runtime.service import ServiceRunner, committable, prioritised, urgent_first
+from hub.runtime.service import ServiceRunner, committable, split_lane, urgent_first
 from hub.transport.base import Consumed
 
 
@@ -18,62 +18,86 @@ def _m(topic: str, partition: int, offset: int, key: bytes | None = None) -> Con
 
 
 def test_priority_topics_go_first_and_partitions_keep_their_order() -> None:
-    """Referrals move ahead of responses; each partition's messages stay in offset order."""
+    """Referrals form the lane, ahead of responses; each partition stays in offset order."""
     batch = [_m("responses", 0, 1), _m("referrals", 0, 7), _m("responses", 0, 2)]
     batch += [_m("referrals", 1, 3), _m("referrals", 0, 8)]
-    ordered = prioritised(batch, {"referrals"})
-    assert [m.topic for m in ordered] == ["referrals"] * 3 + ["responses"] * 2
-    assert [(m.partition, m.offset) for m in ordered if m.topic == "referrals"] == [
-        (0, 7),
-        (1, 3),
-        (0, 8),
-    ]
-    assert [m.offset for m in ordered if m.topic == "responses"] == [1, 2]
+    lane, rest = split_lane(batch, {"referrals"})
+    assert [(m.partition, m.offset) for m in lane] == [(0, 7), (1, 3), (0, 8)]
+    assert [(m.topic, m.offset) for m in rest] == [("responses", 1), ("responses", 2)]
 
 
 def _runner(urgency: Any = None) -> Any:
     runner: Any = ServiceRunner.__new__(ServiceRunner)
     runner._priority = frozenset({"referrals"})
     runner._urgency = urgency
+    runner.handler = type("H", (), {"accepts": {}})()
+    runner._logical = {}
     return runner
 
 
-def test_urgent_input_joins_behind_queued_referrals_and_ahead_of_responses() -> None:
-    """Referrals fetched mid-batch are handled before the remaining responses, after the
-    referrals already queued from the same partition."""
-    queue = deque([_m("referrals", 0, 8), _m("responses", 0, 2), _m("responses", 0, 3)])
+class _Inbox:
+    """Opens each message to a record of the level its offset names."""
+
+    def __init__(self, levels: dict[int, int]) -> None:
+        self.levels = levels
+        self.opened: list[int] = []
+
+    async def receive(self, message: Consumed, expect: Collection[str]) -> Opened:
+        self.opened.append(message.offset)
+        record = {"level": f"LEVEL_{self.levels[message.offset]}"}
+        return Opened(header=None, record=record)  # type: ignore[arg-type]
+
+
+def _level3_first(opened: Opened) -> int:
+    return 0 if opened.record["level"] == "LEVEL_3" else 1
+
+
+def test_urgent_input_joins_the_lane_behind_queued_referrals() -> None:
+    """Referrals fetched mid-batch join the lane after the referrals already queued (no
+    urgency: arrival order)."""
+    lane = deque([_m("referrals", 0, 8)])
     arrived = [_m("referrals", 0, 9), _m("referrals", 1, 4)]
-    asyncio.run(_runner()._arrange(queue, arrived, None, {}))
-    assert [(m.topic, m.offset) for m in queue] == [
-        ("referrals", 8),
-        ("referrals", 9),
-        ("referrals", 4),
-        ("responses", 2),
-        ("responses", 3),
-    ]
+    lane = asyncio.run(_runner()._arrange(lane, arrived, None, {}, {}))
+    assert [(m.partition, m.offset) for m in lane] == [(0, 8), (0, 9), (1, 4)]
 
 
 def test_level3_goes_first_and_each_referral_keeps_its_order() -> None:
     """Among queued referrals the most urgent go first; a referral's own messages (same key)
     move together in their order, so a re-levelling never overtakes its referral."""
-    level = {8: 2, 9: 3, 10: 1, 11: 3, 12: 2}  # offset -> level of the opened record
+    inbox = _Inbox({8: 2, 9: 3, 10: 1, 11: 3, 12: 2})
     b, c = b"ref-b", b"ref-c"
-    queue = deque([_m("referrals", 0, 8, b), _m("referrals", 0, 9, c), _m("responses", 0, 2)])
+    runner, early, ranks = _runner(_level3_first), dict[Any, Any](), dict[Any, int]()
+    lane = asyncio.run(
+        runner._arrange(
+            deque(), [_m("referrals", 0, 8, b), _m("referrals", 0, 9, c)], inbox, early, ranks
+        )
+    )
+    assert [m.offset for m in lane] == [9, 8]  # the Level 3 referral first
     arrived = [_m("referrals", 0, 10, b"ref-d"), _m("referrals", 0, 11, b), _m("referrals", 1, 12)]
-
-    class _Inbox:
-        async def receive(self, message: Consumed, expect: Collection[str]) -> Opened:
-            return Opened(header=None, record={"level": f"LEVEL_{level[message.offset]}"})  # type: ignore[arg-type]
-
-    runner = _runner(lambda opened: 0 if opened.record["level"] == "LEVEL_3" else 1)
-    runner.handler = type("H", (), {"accepts": {}})()
-    runner._logical = {}
-    early: dict[Any, Any] = {}
-    asyncio.run(runner._arrange(queue, arrived, _Inbox(), early))
-    assert [m.offset for m in queue] == [8, 11, 9, 10, 12, 2]
+    lane = asyncio.run(runner._arrange(lane, arrived, inbox, early, ranks))
+    assert [m.offset for m in lane] == [9, 8, 11, 10, 12]  # 11 escalates ref-b, after its 8
+    assert sorted(inbox.opened) == [8, 9, 10, 11, 12]  # each opened once, on arrival
     assert set(early) == {
         ("referrals", p, o) for p, o in ((0, 8), (0, 9), (0, 10), (0, 11), (1, 12))
     }
+
+
+def test_less_urgent_arrivals_are_appended_without_reordering_the_lane() -> None:
+    """Arrivals no more urgent than the lane's last message join its end as they are."""
+    inbox = _Inbox({1: 3, 2: 2, 3: 2, 4: 1})
+    runner, early, ranks = _runner(_level3_first), dict[Any, Any](), dict[Any, int]()
+    lane = asyncio.run(
+        runner._arrange(
+            deque(), [_m("referrals", 0, 2, b"x"), _m("referrals", 0, 1, b"y")], inbox, early, ranks
+        )
+    )
+    assert [m.offset for m in lane] == [1, 2]
+    lane = asyncio.run(
+        runner._arrange(
+            lane, [_m("referrals", 0, 4, b"z"), _m("referrals", 0, 3, b"w")], inbox, early, ranks
+        )
+    )
+    assert [m.offset for m in lane] == [1, 2, 4, 3]
 
 
 def test_urgent_first_is_stable_within_equal_urgency() -> None:

@@ -98,10 +98,12 @@ class Handler(Protocol):
         """Release the handler's resources."""
 
 
-def prioritised(batch: Sequence[Consumed], first: Collection[str]) -> list[Consumed]:
-    """The batch with messages of the ``first`` topics ahead of the rest; order within each
-    partition is kept (the sort is stable and a partition belongs to one topic)."""
-    return sorted(batch, key=lambda m: m.topic not in first)
+def split_lane(
+    batch: Sequence[Consumed], first: Collection[str]
+) -> tuple[list[Consumed], list[Consumed]]:
+    """(messages of the ``first`` topics, the rest), each in batch order: every partition
+    keeps its order, since a partition belongs to one topic."""
+    return [m for m in batch if m.topic in first], [m for m in batch if m.topic not in first]
 
 
 def urgent_first(
@@ -126,6 +128,10 @@ def committable(done: Iterable[Consumed], left: Iterable[Consumed]) -> list[Cons
         where = (m.topic, m.partition)
         first_left[where] = min(first_left.get(where, m.offset), m.offset)
     return [m for m in done if m.offset < first_left.get((m.topic, m.partition), m.offset + 1)]
+
+
+def _position(message: Consumed) -> Position:
+    return (message.topic, message.partition, message.offset)
 
 
 def output_id(origin: str, index: int) -> str:
@@ -289,7 +295,7 @@ class ServiceRunner:
         once."""
         began = time.perf_counter()
         self.metrics.messages_in(message.topic).inc()
-        where = (message.topic, message.partition, message.offset)
+        where = _position(message)
         if early is not None and where in early:
             opened = early.pop(where)
         else:
@@ -386,13 +392,16 @@ class ServiceRunner:
             self.metrics.last_poll.set(time.time())
             done: list[Consumed] = []
             work, inflight, opened = Batch(), list[asyncio.Task[None]](), list[Opened]()
-            queue = deque(prioritised(batch, self._priority))
+            # The lane (priority topics) is handled before the rest of the batch.
+            first, others = split_lane(batch, self._priority)
+            rest = deque(others)
             early: dict[Position, Opened | None] = {}  # lane messages opened on arrival
-            await self._arrange(queue, [], inbox, early)
+            ranks: dict[Position, int] = {}  # and their urgency
+            lane = await self._arrange(deque(), first, inbox, early, ranks)
             looked = time.perf_counter()
             try:
-                while queue and not self.stopping.is_set():
-                    message = queue.popleft()
+                while (lane or rest) and not self.stopping.is_set():
+                    message = lane.popleft() if lane else rest.popleft()
                     await self._process(inbox, message, work, early)
                     done.append(message)
                     if (
@@ -404,16 +413,17 @@ class ServiceRunner:
                         work = Batch(ids=work.ids)  # a repeat later in the batch is a replay
                     for _ in range(YIELDS_PER_MESSAGE):  # the fetcher and sender move on
                         await asyncio.sleep(0)
-                    if self._priority and queue and time.perf_counter() - looked >= LOOK_S:
+                    if self._priority and (lane or rest) and time.perf_counter() - looked >= LOOK_S:
                         arrived = await subscription.fetched_now(self._priority)
-                        await self._arrange(queue, arrived, inbox, early)  # arrived meanwhile
+                        if arrived:  # priority input that arrived meanwhile joins the lane
+                            lane = await self._arrange(lane, arrived, inbox, early, ranks)
                         looked = time.perf_counter()
                 await self._flush(inbox, publisher, work, inflight)
                 opened += work.opened
             finally:
                 await asyncio.gather(*inflight)  # every output acknowledged before offsets
             inbox.processed_all(opened)  # one durable write for the whole batch
-            done = committable(done, queue)  # a stop mid-batch leaves the rest for redelivery
+            done = committable(done, [*lane, *rest])  # a stop mid-batch: the rest comes again
             if done:
                 await self._retry("commit", lambda d=done: subscription.commit(d))  # type: ignore[misc]
             for tp, behind in subscription.lag().items():
@@ -427,26 +437,31 @@ class ServiceRunner:
 
     async def _arrange(
         self,
-        queue: deque[Consumed],
+        lane: deque[Consumed],
         arrived: list[Consumed],
         inbox: Inbox,
         early: dict[Position, Opened | None],
-    ) -> None:
-        """Put priority input that ``arrived`` since the batch began after the priority
-        messages still queued and before the rest; with the handler's urgency, the lane is
-        then ordered most urgent first (each referral's own messages keep their order)."""
-        head = []
-        while queue and queue[0].topic in self._priority:
-            head.append(queue.popleft())
-        lane = head + arrived
-        if self._urgency is not None and len(lane) > 1:
-            for message in lane:
-                where = (message.topic, message.partition, message.offset)
-                if where not in early:
-                    early[where] = await self._open(inbox, message)
-                    await asyncio.sleep(0)  # a long lane is opened without stalling I/O
-            lane = urgent_first(lane, lambda m: self._rank(early[(m.topic, m.partition, m.offset)]))
-        queue.extendleft(reversed(lane))
+        ranks: dict[Position, int],
+    ) -> deque[Consumed]:
+        """The lane with priority input that ``arrived`` since the batch began: after the
+        lane's messages, unless the handler ranks one of them as more urgent (e.g. a Level 3
+        referral); then the lane is re-ordered most urgent first, each referral's own
+        messages keeping their order. Lane messages are opened on arrival to be ranked."""
+        if self._urgency is None:
+            lane.extend(arrived)
+            return lane
+        # The lane is in urgency order, so its last message is the least urgent.
+        tail = ranks[_position(lane[-1])] if lane else None
+        for message in arrived:
+            where = _position(message)
+            if where not in early:
+                early[where] = await self._open(inbox, message)
+                await asyncio.sleep(0)  # a long lane is opened without stalling I/O
+            ranks[where] = self._rank(early[where])
+        if tail is not None and all(ranks[_position(m)] >= tail for m in arrived):
+            lane.extend(arrived)  # nothing more urgent than what is queued: keep the order
+            return lane
+        return deque(urgent_first([*lane, *arrived], lambda m: ranks[_position(m)]))
 
     def _rank(self, opened: Opened | None) -> int:
         """The handler's urgency of an opened message (quarantined ones last)."""
