@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from hub.envelope import Opened
-from hub.runtime.service import ServiceRunner, committable, split_lane, urgent_first
+from hub.runtime.service import (
+    URGENT_RUN_S,
+    Batch,
+    ServiceRunner,
+    committable,
+    flush_due,
+    split_lane,
+    urgent_first,
+)
 from hub.transport.base import Consumed
 
 
@@ -150,3 +158,17 @@ def test_the_firewall_ranks_what_makes_a_level3_notification_due_first() -> None
     assert rank({"level": "LEVEL_3", "referral_id": "r"}) == 0
     assert rank({"level": "LEVEL_3", "reason": "escalated"}) == 0  # a mash.Relevel
     assert rank({"level": "LEVEL_2"}) == rank({"level": "NFA"}) == 1
+
+
+def test_a_run_of_level3_notifications_is_flushed_together_briefly() -> None:
+    """A Level 3 notification is flushed at once, unless the next lane message is as urgent
+    and the run is young: then they go together, never later than URGENT_RUN_S."""
+    urgent = Batch(started=100.0, urgent=True)
+    assert flush_due(urgent, 100.005, 0.2, rank=0, next_rank=None)  # nothing queued behind
+    assert flush_due(urgent, 100.005, 0.2, rank=0, next_rank=1)  # a Level 2 comes next
+    assert not flush_due(urgent, 100.005, 0.2, rank=0, next_rank=0)  # another Level 3
+    assert flush_due(urgent, 100.001 + URGENT_RUN_S, 0.2, rank=0, next_rank=0)  # run too old
+    assert flush_due(urgent, 100.005, 0.2, rank=None, next_rank=0)  # not from the lane
+    calm = Batch(started=100.0)
+    assert not flush_due(calm, 100.1, 0.2, rank=1, next_rank=1)
+    assert flush_due(calm, 100.2, 0.2, rank=1, next_rank=1)  # the flush interval
