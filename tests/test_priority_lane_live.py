@@ -11,12 +11,43 @@ import pytest
 from hub.sources.generate import referral_for_household
 from hub.topology import Topology
 from tests.brokers import KafkaCluster
-from tests.flow import running_flow
+from tests.flow import Flow, running_flow
 from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
 BACKLOG = 2000
 QUEUED = 300
+
+
+async def _level3_after(
+    flow: Flow, topology: Topology, home: Path, backlog: str, busy: int
+) -> float:
+    """Once the firewall has handled ``busy`` messages of the ``backlog`` topic, send a Level 3
+    referral; how many of the backlog it had handled when the notification went out (the
+    notification is checked to be that referral's)."""
+    registry = flow.services["firewall"].runner.metrics.registry
+    topic = topology.topic(backlog)
+    notifications = topology.topic("mash.notifications")
+
+    def handled() -> float:
+        return registry.get_sample_value("mash_messages_in_total", {"topic": topic}) or 0
+
+    def notified() -> float:
+        found = registry.get_sample_value("mash_messages_out_total", {"topic": notifications})
+        return found or 0
+
+    async with asyncio.timeout(60):
+        while handled() < busy:  # noqa: ASYNC110 - the firewall is busy with the backlog
+            await asyncio.sleep(0.005)
+    referral = referral_for_household(home / "sources", "LEVEL_3", seed=3)
+    await flow.refer(referral)
+    async with asyncio.timeout(60):
+        while not notified():  # noqa: ASYNC110 - polling the service's own metrics
+            await asyncio.sleep(0.005)
+    waited_for = handled()
+    notices = await flow.read("mash.notifications", "police", 1)
+    assert notices[0]["referral_id"] == referral["referral_id"]
+    return waited_for
 
 
 async def test_level3_referral_overtakes_a_backlog_of_responses(
@@ -25,18 +56,7 @@ async def test_level3_referral_overtakes_a_backlog_of_responses(
     """With 2,000 responses queued (junk the firewall must quarantine one by one), a Level 3
     referral sent after them is notified before half of them have been handled."""
     async with running_flow(kafka, topology, keys, tmp_path, only=("firewall",)) as flow:
-        runner = flow.services["firewall"].runner
-        registry = runner.metrics.registry
         responses = topology.topic("mash.responses.police")
-        notifications = topology.topic("mash.notifications")
-
-        def handled() -> float:
-            return registry.get_sample_value("mash_messages_in_total", {"topic": responses}) or 0
-
-        def notified() -> float:
-            found = registry.get_sample_value("mash_messages_out_total", {"topic": notifications})
-            return found or 0
-
         police = await flow.publisher("police")
         try:
             await police.publish_all(
@@ -44,17 +64,7 @@ async def test_level3_referral_overtakes_a_backlog_of_responses(
             )
         finally:
             await police.stop()
-        async with asyncio.timeout(60):
-            while handled() < 50:  # noqa: ASYNC110 - the firewall is busy with the backlog
-                await asyncio.sleep(0.01)
-        referral = referral_for_household(tmp_path / "sources", "LEVEL_3", seed=3)
-        await flow.refer(referral)
-        async with asyncio.timeout(60):
-            while not notified():  # noqa: ASYNC110 - polling the service's own metrics
-                await asyncio.sleep(0.005)
-        waited_for = handled()
-        notices = await flow.read("mash.notifications", "police", 1)
-    assert notices[0]["referral_id"] == referral["referral_id"]
+        waited_for = await _level3_after(flow, topology, tmp_path, "mash.responses.police", 50)
     assert waited_for < BACKLOG / 2, f"the notification waited for {waited_for:.0f} responses"
 
 
@@ -66,17 +76,7 @@ async def test_level3_referral_overtakes_queued_level2_referrals(
     from hub.envelope import Sealer
 
     async with running_flow(kafka, topology, keys, tmp_path, only=("firewall",)) as flow:
-        registry = flow.services["firewall"].runner.metrics.registry
         referrals = topology.topic("mash.referrals")
-        notifications = topology.topic("mash.notifications")
-
-        def handled() -> float:
-            return registry.get_sample_value("mash_messages_in_total", {"topic": referrals}) or 0
-
-        def notified() -> float:
-            found = registry.get_sample_value("mash_messages_out_total", {"topic": notifications})
-            return found or 0
-
         sealer = Sealer(keys.ring("intake"))
         queued = []
         for seed in range(QUEUED):
@@ -94,15 +94,5 @@ async def test_level3_referral_overtakes_queued_level2_referrals(
             await intake.publish_all(queued)
         finally:
             await intake.stop()
-        async with asyncio.timeout(60):
-            while handled() < 10:  # noqa: ASYNC110 - the firewall is busy with the queue
-                await asyncio.sleep(0.005)
-        urgent = referral_for_household(tmp_path / "sources", "LEVEL_3", seed=3)
-        await flow.refer(urgent)
-        async with asyncio.timeout(60):
-            while not notified():  # noqa: ASYNC110 - polling the service's own metrics
-                await asyncio.sleep(0.005)
-        waited_for = handled()
-        notices = await flow.read("mash.notifications", "police", 1)
-    assert notices[0]["referral_id"] == urgent["referral_id"]
+        waited_for = await _level3_after(flow, topology, tmp_path, "mash.referrals", 10)
     assert waited_for < QUEUED / 2, f"the notification waited for {waited_for:.0f} referrals"
