@@ -42,6 +42,8 @@ def test_bench_writes_results_and_plot(tmp_path: Path) -> None:
     figures = json.loads((out / "pipeline.json").read_text())
     assert figures["machine"]["cores"] >= 1
     assert figures["crypto_bound"]["referrals_per_s"] > 0
+    assert figures["crypto_bound"]["with_avro_per_cpu_s"] > 0  # the bound with Avro, for reference
+    assert figures["ratios"]["firewall_per_cpu_second_to_crypto_bound"] > 0
     assert figures["pass_through"]["referral_messages_per_s"] > 0
     assert [s["instances"] for s in figures["firewall_stage"]] == [1, 2]
     assert all(s["referral_messages_per_s"] > 0 for s in figures["firewall_stage"])
