@@ -18,6 +18,7 @@ from hub.runtime.service import (
     split_lane,
     urgent_first,
 )
+from hub.runtime.settings import ServiceSettings
 from hub.transport.base import Consumed
 
 
@@ -172,3 +173,13 @@ def test_a_run_of_level3_notifications_is_flushed_together_briefly() -> None:
     calm = Batch(started=100.0)
     assert not flush_due(calm, 100.1, 0.2, rank=1, next_rank=1)
     assert flush_due(calm, 100.2, 0.2, rank=1, next_rank=1)  # the flush interval
+
+
+def test_the_run_window_is_a_setting_and_zero_flushes_each_notification_alone() -> None:
+    """MASH_URGENT_RUN_MS sets the window; 0 sends every Level 3 notification at once."""
+    urgent = Batch(started=100.0, urgent=True)
+    assert flush_due(urgent, 100.001, 0.2, rank=0, next_rank=0, run_s=0.0)
+    assert not flush_due(urgent, 100.03, 0.2, rank=0, next_rank=0, run_s=0.05)
+    assert flush_due(urgent, 100.051, 0.2, rank=0, next_rank=0, run_s=0.05)
+    assert ServiceSettings(urgent_run_ms=0).urgent_run_ms == 0
+    assert ServiceSettings().urgent_run_ms / 1000 == URGENT_RUN_S  # the default

@@ -63,7 +63,8 @@ LOOK_S = 0.01  # how often a long batch looks for priority input that arrived me
 # took 80-90 ms to reach the lane at 50/s; 35-55 ms with 5 turns). A turn costs ~6 us idle.
 YIELDS_PER_MESSAGE = 10
 # A run of equally urgent lane messages (a burst of Level 3 referrals) is flushed together
-# for at most this long, instead of one durable commit per notification.
+# for at most this long by default (MASH_URGENT_RUN_MS), instead of one durable commit per
+# notification.
 URGENT_RUN_S = 0.02
 
 
@@ -123,19 +124,24 @@ def urgent_first(
 
 
 def flush_due(
-    work: Batch, now: float, flush_s: float, rank: int | None, next_rank: int | None
+    work: Batch,
+    now: float,
+    flush_s: float,
+    rank: int | None,
+    next_rank: int | None,
+    run_s: float = URGENT_RUN_S,
 ) -> bool:
     """Whether the outputs gathered so far go now: every ``flush_s``, and at once after a
     Level 3 notification, unless the next lane message is as urgent (``next_rank`` no higher
-    than this message's ``rank``) and the run is younger than URGENT_RUN_S: then the run's
-    notifications go together, each at most URGENT_RUN_S and one message later."""
+    than this message's ``rank``) and the run is younger than ``run_s``: then the run's
+    notifications go together, each at most ``run_s`` and one message later."""
     age = now - work.started
     if age >= flush_s:
         return True
     if not work.urgent:
         return False
     same_run = rank is not None and next_rank is not None and next_rank <= rank
-    return not (same_run and age < URGENT_RUN_S)
+    return not (same_run and age < run_s)
 
 
 def committable(done: Iterable[Consumed], left: Iterable[Consumed]) -> list[Consumed]:
@@ -429,6 +435,7 @@ class ServiceRunner:
                         self.settings.flush_ms / 1000,
                         ranks.get(_position(message)),
                         ranks.get(_position(lane[0])) if lane else None,
+                        self.settings.urgent_run_ms / 1000,
                     ):
                         await self._flush(inbox, publisher, work, inflight)  # latency bounded
                         opened += work.opened

@@ -28,6 +28,13 @@ class ServiceSettings(BaseSettings):
     flush_ms: int = Field(
         default=200, ge=0, description="send a batch's outputs at least this often (latency cap)"
     )
+    urgent_run_ms: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="a run of Level 3 notifications in the lane goes together for at most this "
+        "long (0: each alone, at once)",
+    )
     shutdown_timeout_s: float = Field(default=15.0, gt=0)
     liveness_stall_s: float = Field(
         default=60.0, gt=0, description="no successful poll for this long: not live"
