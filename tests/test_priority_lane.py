@@ -163,23 +163,25 @@ def test_the_firewall_ranks_what_makes_a_level3_notification_due_first() -> None
 
 def test_a_run_of_level3_notifications_is_flushed_together_briefly() -> None:
     """A Level 3 notification is flushed at once, unless the next lane message is as urgent
-    and the run is young: then they go together, never later than URGENT_RUN_S."""
-    urgent = Batch(started=100.0, urgent=True)
-    assert flush_due(urgent, 100.005, 0.2, rank=0, next_rank=None)  # nothing queued behind
-    assert flush_due(urgent, 100.005, 0.2, rank=0, next_rank=1)  # a Level 2 comes next
-    assert not flush_due(urgent, 100.005, 0.2, rank=0, next_rank=0)  # another Level 3
-    assert flush_due(urgent, 100.001 + URGENT_RUN_S, 0.2, rank=0, next_rank=0)  # run too old
-    assert flush_due(urgent, 100.005, 0.2, rank=None, next_rank=0)  # not from the lane
+    and the run is young: then they go together, never later than the window (here 20 ms)."""
+    urgent, run = Batch(started=100.0, urgent=True), {"run_s": 0.02}
+    assert flush_due(urgent, 100.005, 0.2, rank=0, next_rank=None, **run)  # nothing behind
+    assert flush_due(urgent, 100.005, 0.2, rank=0, next_rank=1, **run)  # a Level 2 comes next
+    assert not flush_due(urgent, 100.005, 0.2, rank=0, next_rank=0, **run)  # another Level 3
+    assert flush_due(urgent, 100.021, 0.2, rank=0, next_rank=0, **run)  # run too old
+    assert flush_due(urgent, 100.005, 0.2, rank=None, next_rank=0, **run)  # not from the lane
     calm = Batch(started=100.0)
     assert not flush_due(calm, 100.1, 0.2, rank=1, next_rank=1)
     assert flush_due(calm, 100.2, 0.2, rank=1, next_rank=1)  # the flush interval
 
 
-def test_the_run_window_is_a_setting_and_zero_flushes_each_notification_alone() -> None:
-    """MASH_URGENT_RUN_MS sets the window; 0 sends every Level 3 notification at once."""
+def test_the_run_window_is_a_setting_and_by_default_each_notification_goes_alone() -> None:
+    """MASH_URGENT_RUN_MS sets the window; 0, the default, sends every Level 3 notification
+    at once even with another queued right behind it."""
     urgent = Batch(started=100.0, urgent=True)
+    assert flush_due(urgent, 100.001, 0.2, rank=0, next_rank=0)
     assert flush_due(urgent, 100.001, 0.2, rank=0, next_rank=0, run_s=0.0)
     assert not flush_due(urgent, 100.03, 0.2, rank=0, next_rank=0, run_s=0.05)
     assert flush_due(urgent, 100.051, 0.2, rank=0, next_rank=0, run_s=0.05)
     assert ServiceSettings(urgent_run_ms=0).urgent_run_ms == 0
-    assert ServiceSettings().urgent_run_ms / 1000 == URGENT_RUN_S  # the default
+    assert ServiceSettings().urgent_run_ms == 0 == URGENT_RUN_S  # the default: off

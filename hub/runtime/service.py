@@ -62,10 +62,10 @@ LOOK_S = 0.01  # how often a long batch looks for priority input that arrived me
 # with one turn per message each waited for a whole message to be handled (a new referral
 # took 80-90 ms to reach the lane at 50/s; 35-55 ms with 5 turns). A turn costs ~6 us idle.
 YIELDS_PER_MESSAGE = 10
-# A run of equally urgent lane messages (a burst of Level 3 referrals) is flushed together
-# for at most this long by default (MASH_URGENT_RUN_MS), instead of one durable commit per
-# notification.
-URGENT_RUN_S = 0.02
+# A run of equally urgent lane messages (a burst of Level 3 referrals) may be flushed together
+# for at most MASH_URGENT_RUN_MS, one durable commit instead of one per notification. Off by
+# default: it saved CPU in bursts but raised the Level 3 p99 (A/B in docs/scaling.md).
+URGENT_RUN_S = 0.0
 
 
 @dataclass

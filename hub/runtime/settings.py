@@ -29,7 +29,7 @@ class ServiceSettings(BaseSettings):
         default=200, ge=0, description="send a batch's outputs at least this often (latency cap)"
     )
     urgent_run_ms: int = Field(
-        default=20,
+        default=0,
         ge=0,
         le=1000,
         description="a run of Level 3 notifications in the lane goes together for at most this "
