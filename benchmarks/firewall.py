@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import write_results
+from benchmarks.common import crypto_alone, write_results
 from hub.disclosure_log import DisclosureLog
 from hub.envelope import Opener, Sealer
 from hub.firewall.handler import FirewallHandler
@@ -101,23 +101,7 @@ class Bench:
     def crypto_only(self, produced: list[list[Outgoing]]) -> float:
         """Seconds to verify and decrypt the same referrals and seal the same outputs, already
         encoded: the crypto alone, the floor of the firewall's cost."""
-        frames = [
-            [(out, *self.opener.codec.encode(out.schema_name, dict(out.record))) for out in outs]
-            for outs in produced
-        ]
-        began = time.perf_counter()
-        for data, encoded in zip(self.referrals, frames, strict=True):
-            self.opener.open_bytes(data, topic="mash.referrals")
-            for out, payload, sha in encoded:
-                self.sealer.seal_bytes(
-                    topic=out.topic,
-                    schema_name=out.schema_name,
-                    schema_sha256=sha,
-                    payload=payload,
-                    recipients=out.recipients,
-                    correlation_id=out.correlation_id,
-                )
-        return time.perf_counter() - began
+        return crypto_alone(self.opener, self.sealer, self.referrals, produced)[0]
 
 
 def measure(referrals: int, profile: bool, group: int = 20) -> dict[str, Any]:

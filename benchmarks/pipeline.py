@@ -35,7 +35,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from benchmarks.common import RESULTS, machine
+from benchmarks.common import RESULTS, crypto_alone, machine
 from hub.envelope import Opener, Sealer
 from hub.errors import MessageRejected
 from hub.firewall.handler import FirewallHandler
@@ -242,23 +242,7 @@ def crypto_bound(run: Run, referrals: int = 300) -> dict[str, float]:
         outputs.append(handler.on_referral(opened, Consumed("mash.referrals", 0, 0, None, data)))
         sealed.append(data)
     handler.close()
-    encoded = [
-        [(out, *opener.codec.encode(out.schema_name, dict(out.record))) for out in outs]
-        for outs in outputs
-    ]
-    began, cpu_began = time.perf_counter(), time.process_time()
-    for data, frames in zip(sealed, encoded, strict=True):  # the crypto alone
-        opener.open_bytes(data, topic="mash.referrals")
-        for output, payload, sha in frames:
-            sealer.seal_bytes(
-                topic=output.topic,
-                schema_name=output.schema_name,
-                schema_sha256=sha,
-                payload=payload,
-                recipients=output.recipients,
-                correlation_id=output.correlation_id,
-            )
-    crypto_s, crypto_cpu = time.perf_counter() - began, time.process_time() - cpu_began
+    crypto_s, crypto_cpu = crypto_alone(opener, sealer, sealed, outputs)
     began, cpu_began = time.perf_counter(), time.process_time()
     out_bytes = 0
     for data, outs in zip(sealed, outputs, strict=True):  # and with Avro
