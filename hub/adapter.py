@@ -22,6 +22,7 @@ from hub.adapter_state import AdapterState
 from hub.concerns import referral_from_concern
 from hub.envelope import Opened
 from hub.errors import MessageRejected, RejectReason
+from hub.ids import name_id
 from hub.matching import match_subject
 from hub.referrals import problems
 from hub.runtime.service import Outgoing
@@ -51,7 +52,7 @@ class AgencyProfile:
 
 def response_id(request_id: str) -> str:
     """One response id per request: answering the same request twice yields the same id."""
-    return str(uuid.uuid5(RESPONSE_IDS, request_id))
+    return name_id(RESPONSE_IDS, request_id)
 
 
 def answer(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from hub.ids import name_id
 from hub.referrals import NEED_BY_LEVEL, RAG_BY_LEVEL
 from hub.triage import suggest
 
@@ -16,7 +17,7 @@ CONCERN_IDS = uuid.UUID("5b1f3a52-4d55-4a8e-9d0c-6d6173680007")
 
 def referral_id_for(agency: str, source_reference: str) -> str:
     """The referral id of an agency's concern (stable across re-raising)."""
-    return str(uuid.uuid5(CONCERN_IDS, f"{agency.upper()}:{source_reference}"))
+    return name_id(CONCERN_IDS, f"{agency.upper()}:{source_reference}")
 
 
 def referral_from_concern(agency: str, concern: dict[str, Any]) -> dict[str, Any]:
@@ -27,7 +28,7 @@ def referral_from_concern(agency: str, concern: dict[str, Any]) -> dict[str, Any
     matched = ", ".join(advice["matched"]) or "no indicator matched"
     subjects = [
         {
-            "subject_id": str(uuid.uuid5(CONCERN_IDS, f"{rid}:{i}")),
+            "subject_id": name_id(CONCERN_IDS, f"{rid}:{i}"),
             "role": s["role"],
             "given_names": s["given_names"],
             "family_name": s["family_name"],

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hub.ids import name_id
+
 FEEDBACK_IDS = uuid.UUID("5b1f3a52-4d55-4a8e-9d0c-6d6173680008")
 PRODUCT_IDS = uuid.UUID("5b1f3a52-4d55-4a8e-9d0c-6d6173680009")
 
@@ -114,9 +116,7 @@ def feedback(decision: dict[str, Any], contact: dict[str, Any], now: datetime) -
     if team:
         message += f" ({team.title()})"
     return {
-        "feedback_id": str(
-            uuid.uuid5(FEEDBACK_IDS, f"{decision['decision_id']}:{contact['contact_id']}")
-        ),
+        "feedback_id": name_id(FEEDBACK_IDS, f"{decision['decision_id']}:{contact['contact_id']}"),
         "referral_id": decision["referral_id"],
         "contact_id": contact["contact_id"],
         "source_reference": contact.get("source_reference"),
@@ -138,4 +138,4 @@ def feedback_route(contact: dict[str, Any]) -> tuple[str, str]:
 
 def product_id(decision_id: str, recipient: str) -> str:
     """Deterministic id of the product one decision sends to one recipient."""
-    return str(uuid.uuid5(PRODUCT_IDS, f"{decision_id}:{recipient}"))
+    return name_id(PRODUCT_IDS, f"{decision_id}:{recipient}")

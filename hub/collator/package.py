@@ -7,6 +7,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from hub.ids import name_id
+
 PACKAGE_IDS = uuid.UUID("5b1f3a52-4d55-4a8e-9d0c-6d6173680006")
 
 
@@ -64,7 +66,7 @@ def assemble(
             }
         )
     return {
-        "package_id": str(uuid.uuid5(PACKAGE_IDS, f"{referral['referral_id']}:{addendum}")),
+        "package_id": name_id(PACKAGE_IDS, f"{referral['referral_id']}:{addendum}"),
         "referral_id": referral["referral_id"],
         "addendum": addendum,
         "level": case["level"],

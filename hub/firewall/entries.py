@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.ids import custom_id
 from hub.policy.engine import ItemDecision
 from hub.policy.model import Policy
 
@@ -34,10 +35,7 @@ def entry_id(origin: str, index: int) -> str:
     index page per message instead of one per entry (half the cost of an append)."""
     head = hashlib.sha256(ENTRY_IDS.bytes + origin.encode()).digest()[:8]
     tail = hashlib.sha256(ENTRY_IDS.bytes + f"{origin}:{index}".encode()).digest()[:8]
-    raw = bytearray(head + tail)
-    raw[6] = (raw[6] & 0x0F) | 0x80  # version 8: custom, RFC 9562
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122/9562 variant
-    return str(uuid.UUID(bytes=bytes(raw)))
+    return custom_id(head + tail)  # version 8: custom, RFC 9562
 
 
 def base_entry(

@@ -28,6 +28,7 @@ from hub.envelope import Opened
 from hub.errors import MessageRejected, RejectReason
 from hub.firewall.entries import base_entry, decision_entries
 from hub.firewall.state import FirewallState
+from hub.ids import name_id
 from hub.keys import KeyRing
 from hub.policy.engine import PolicyInputError, ReferralContext, apply_policy
 from hub.policy.model import Policy
@@ -215,9 +216,7 @@ class FirewallHandler:
         for agency in level_policy.agencies:
             if only is not None and agency not in only:
                 continue
-            rid = str(
-                uuid.uuid5(REQUEST_IDS, f"{referral['referral_id']}:{agency}:{level}:{chaser}")
-            )
+            rid = name_id(REQUEST_IDS, f"{referral['referral_id']}:{agency}:{level}:{chaser}")
             out.append(
                 {
                     "request_id": rid,
@@ -333,7 +332,7 @@ class FirewallHandler:
 
     def _notification(self, referral: dict[str, Any], now: datetime) -> Outgoing:
         record = {
-            "notification_id": str(uuid.uuid5(REQUEST_IDS, f"{referral['referral_id']}:notify")),
+            "notification_id": name_id(REQUEST_IDS, f"{referral['referral_id']}:notify"),
             "referral_id": referral["referral_id"],
             "level": "LEVEL_3",
             "created_at": now,

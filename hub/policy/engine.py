@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from hub.ids import name_id
 from hub.policy.categories import AGENCIES, categories
 from hub.policy.model import CONFIDENCES, Action, Policy, Rule
 from hub.policy.render import render
@@ -256,7 +257,7 @@ def apply_policy(
         )
         decisions.extend(subject.decisions)
     record = {
-        "disclosure_id": str(uuid.uuid5(DISCLOSURE_IDS, f"{response['response_id']}:{ctx.level}")),
+        "disclosure_id": name_id(DISCLOSURE_IDS, f"{response['response_id']}:{ctx.level}"),
         "referral_id": ctx.referral_id,
         "response_id": response["response_id"],
         "agency": response["agency"],

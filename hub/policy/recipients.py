@@ -6,9 +6,9 @@ the rule ``recipient:<name>``, never silently dropped."""
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
 
+from hub.ids import name_id
 from hub.policy.engine import DISCLOSURE_IDS, Disclosure, ItemDecision
 from hub.policy.model import Policy
 
@@ -66,9 +66,7 @@ def restrict(policy: Policy, name: str, disclosure: Disclosure) -> Disclosure:
         subjects_out.append({**subject, "items": items})
     record = {
         **disclosure.record,
-        "disclosure_id": str(
-            uuid.uuid5(DISCLOSURE_IDS, f"{disclosure.record['disclosure_id']}:{name}")
-        ),
+        "disclosure_id": name_id(DISCLOSURE_IDS, f"{disclosure.record['disclosure_id']}:{name}"),
         "subjects": subjects_out,
     }
     return Disclosure(record, decisions_out)

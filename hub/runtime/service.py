@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError
 
 from hub.envelope import Opened, Opener, Sealer
 from hub.errors import MessageRejected, RejectReason
+from hub.ids import name_id
 from hub.keys import KeyRing
 from hub.quarantine import Inbox
 from hub.replay import SqliteSeenMessages
@@ -161,7 +162,7 @@ def _position(message: Consumed) -> Position:
 
 def output_id(origin: str, index: int) -> str:
     """Deterministic id of the index-th output caused by message ``origin``."""
-    return str(uuid.uuid5(OUTPUT_IDS, f"{origin}:{index}"))
+    return name_id(OUTPUT_IDS, f"{origin}:{index}")
 
 
 class ServiceRunner:
