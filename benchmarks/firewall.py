@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import crypto_alone, write_results
+from hub.codec_parts import Shared
 from hub.disclosure_log import DisclosureLog
 from hub.envelope import Opener, Sealer
 from hub.firewall.handler import FirewallHandler
@@ -66,6 +67,7 @@ class Bench:
         self.response_template = response
 
     def _seal(self, outputs: list[Outgoing]) -> None:
+        shared = Shared()  # as the service runner: one per handled message
         for out in outputs:
             self.sealer.seal(
                 topic=out.topic,
@@ -73,6 +75,7 @@ class Bench:
                 record=dict(out.record),
                 recipients=out.recipients,
                 correlation_id=out.correlation_id,
+                shared=shared,
             )
 
     async def full(self, group: int) -> list[list[Outgoing]]:

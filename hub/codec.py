@@ -7,11 +7,12 @@ Frame: 0xC3 0x01, the 8-byte CRC-64-AVRO fingerprint of the writer schema, then 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import Any, cast
 
 from fastavro import schemaless_reader, schemaless_writer
 
+from hub.codec_hints import Hint, union_hints
+from hub.codec_parts import Parts, Shared, parts_for
 from hub.errors import MessageRejected, RejectReason
 from hub.schemas import SchemaRegistry, SchemaVersion, default_registry
 
@@ -61,86 +62,8 @@ def fill_defaults(schema: Any, value: Any, named: dict[str, Any] | None = None) 
     return value
 
 
-Hint = Callable[[Any], Any]
-
-
-def union_hints(schema: Any, named: dict[str, Any] | None = None) -> Hint | None:
-    """A function that rewrites each dict in a union with record branches into fastavro's
-    tuple notation, (record name, dict), when its keys fit exactly one branch; None when the
-    schema has no such union. fastavro otherwise validates the dict deeply against each branch
-    in turn, which costs more than the write itself. Only the paths leading to such unions
-    are walked."""
-    named = {} if named is None else named
-    if isinstance(schema, str):
-        schema = named.get(schema, schema)
-    if isinstance(schema, list):
-        return _union_hint(schema, named)
-    if not isinstance(schema, dict):
-        return None
-    kind = schema.get("type")
-    if kind in ("enum", "fixed"):
-        named[schema["name"]] = schema
-    if kind == "record":
-        named[schema["name"]] = schema
-        fields = [(f["name"], union_hints(f["type"], named)) for f in schema["fields"]]
-        plans = [(name, plan) for name, plan in fields if plan is not None]
-        return _record_hint(plans) if plans else None
-    if kind == "array":
-        items = union_hints(schema["items"], named)
-        return None if items is None else _array_hint(items)
-    if kind == "map":
-        values = union_hints(schema["values"], named)
-        return None if values is None else _map_hint(values)
-    return None
-
-
-def _record_hint(plans: list[tuple[str, Hint]]) -> Hint:
-    def hint(value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        out = dict(value)
-        for name, plan in plans:
-            if name in out:
-                out[name] = plan(out[name])
-        return out
-
-    return hint
-
-
-def _array_hint(items: Hint) -> Hint:
-    return lambda value: [items(v) for v in value] if isinstance(value, list) else value
-
-
-def _map_hint(values: Hint) -> Hint:
-    return lambda v: {k: values(x) for k, x in v.items()} if isinstance(v, dict) else v
-
-
-def _union_hint(branches: list[Any], named: dict[str, Any]) -> Hint | None:
-    records = []
-    for branch in branches:
-        resolved = named.get(branch, branch) if isinstance(branch, str) else branch
-        plan = union_hints(resolved, named)
-        if isinstance(resolved, dict) and resolved.get("type") == "record":
-            fields = frozenset(f["name"] for f in resolved["fields"])
-            required = frozenset(f["name"] for f in resolved["fields"] if "default" not in f)
-            records.append((resolved["name"], fields, required, plan))
-    if not records:
-        return None
-
-    def hint(value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        keys = value.keys()
-        fits = [r for r in records if keys <= r[1] and r[2] <= keys]
-        if len(fits) != 1:
-            return value  # ambiguous or no fit: fastavro decides (and reports)
-        name, _, _, plan = fits[0]
-        return (name, plan(value) if plan else value)
-
-    return hint
-
-
 _HINTS: dict[bytes, Hint | None] = {}
+_PARTS: dict[bytes, Parts | None] = {}
 
 
 def _hints_for(schema: SchemaVersion) -> Hint | None:
@@ -150,27 +73,45 @@ def _hints_for(schema: SchemaVersion) -> Hint | None:
     return _HINTS[schema.sha256]
 
 
+def _parts_for(schema: SchemaVersion) -> Parts | None:
+    """The write plan in parts of ``schema`` (compiled once per schema version)."""
+    if schema.sha256 not in _PARTS:
+        _PARTS[schema.sha256] = parts_for(schema.full)
+    return _PARTS[schema.sha256]
+
+
 class Codec:
     """Encodes records with the current schema; decodes any known writer version into it."""
 
     def __init__(self, registry: SchemaRegistry | None = None) -> None:
         self.registry = registry or default_registry()
 
-    def encode(self, name: str, record: dict[str, Any]) -> tuple[bytes, bytes]:
-        """(framed bytes, writer schema SHA-256). Unknown or missing fields are errors."""
+    def encode(
+        self, name: str, record: dict[str, Any], shared: Shared | None = None
+    ) -> tuple[bytes, bytes]:
+        """(framed bytes, writer schema SHA-256). Unknown or missing fields are errors. With
+        ``shared``, values the records of one batch share are encoded once (same bytes)."""
         schema = self.registry.current(name)
-        return self.encode_with(schema, record), schema.sha256
+        return self.encode_with(schema, record, shared), schema.sha256
 
     @staticmethod
-    def encode_with(schema: SchemaVersion, record: dict[str, Any]) -> bytes:
+    def encode_with(
+        schema: SchemaVersion, record: dict[str, Any], shared: Shared | None = None
+    ) -> bytes:
         """Encode with one particular schema version (tests of evolution use old versions)."""
         out = io.BytesIO()
         out.write(MAGIC + schema.crc64)
         try:
-            hints = _hints_for(schema)
-            if hints is not None:
-                record = hints(record)
-            schemaless_writer(out, schema.parsed, record, strict=True, strict_allow_default=True)
+            parts = _parts_for(schema) if shared is not None else None
+            if parts is not None and shared is not None:
+                parts.write(out, record, shared)
+            else:
+                hints = _hints_for(schema)
+                if hints is not None:
+                    record = hints(record)
+                schemaless_writer(
+                    out, schema.parsed, record, strict=True, strict_allow_default=True
+                )
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
             raise MessageRejected(
                 RejectReason.INVALID_CONTENT, f"{schema.name} does not fit its schema: {exc}"

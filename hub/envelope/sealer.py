@@ -11,6 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.codec import Codec
+from hub.codec_parts import Shared
 from hub.envelope.format import (
     ENVELOPE_VERSION,
     HPKE_SUITE,
@@ -50,9 +51,11 @@ class Sealer:
         correlation_id: str,
         message_id: str | None = None,
         ttl: timedelta = DEFAULT_TTL,
+        shared: Shared | None = None,
     ) -> tuple[bytes, Header]:
-        """The wire bytes for ``record`` on ``topic``, readable only by ``recipients``."""
-        payload, schema_sha = self.codec.encode(schema_name, record)
+        """The wire bytes for ``record`` on ``topic``, readable only by ``recipients``
+        (``shared``: the batch's shared values, encoded once; see hub.codec_parts)."""
+        payload, schema_sha = self.codec.encode(schema_name, record, shared)
         return self.seal_bytes(
             topic=topic,
             schema_name=schema_name,

@@ -24,6 +24,7 @@ import structlog
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 
+from hub.codec_parts import Shared
 from hub.envelope import Opened, Opener, Sealer
 from hub.errors import MessageRejected, RejectReason
 from hub.ids import name_id
@@ -234,8 +235,9 @@ class ServiceRunner:
                 delay = min(delay * 2, 5.0)
 
     def _seal(self, outputs: Sequence[Outgoing], origin: str) -> list[Sealed]:
-        """Each output sealed to its recipients, with an id derived from its cause."""
-        sealed = []
+        """Each output sealed to its recipients, with an id derived from its cause (values
+        the outputs share, such as a referral's subjects, are encoded once)."""
+        sealed, shared = [], Shared()
         for index, out in enumerate(outputs):
             topic = self.topology.topic(out.topic)
             data, _ = self.sealer.seal(
@@ -245,6 +247,7 @@ class ServiceRunner:
                 recipients=out.recipients,
                 correlation_id=out.correlation_id,
                 message_id=output_id(origin, index),
+                shared=shared,
             )
             sealed.append((topic, data, (out.key or out.correlation_id).encode()))
         return sealed
