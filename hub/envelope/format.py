@@ -79,7 +79,7 @@ def wrap_info(header: bytes, recipient_key_id: str) -> bytes:
 
 def key_commitment(data_key: bytes) -> bytes:
     """HMAC-SHA256 of the data key: a ciphertext opens under one key only."""
-    return hmac.new(data_key, _COMMIT_DOMAIN, hashlib.sha256).digest()
+    return hmac.digest(data_key, _COMMIT_DOMAIN, "sha256")
 
 
 class EnvelopeCodec:
