@@ -3,6 +3,7 @@ own process, with logs and a service table in the run folder (used by `mash up|d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from hub.broker import LocalBroker
 from hub.broker.process import free_port
 from hub.keys.local import local_key_store
 from hub.local import local_settings, principal_password
-from hub.proc import alive
+from hub.proc import alive, exit_code
 from hub.provision import ClusterAdmin, provision
 from hub.sources.generate import Population
 from hub.topology import Topology
@@ -101,7 +102,9 @@ def wait_ready(service: ServiceProcess, wait_s: float = 60.0) -> None:
     while not probe(service.port)[0]:
         if not _alive(service.pid):
             tail = Path(service.log).read_text(errors="replace").splitlines()[-5:]
-            raise RuntimeError(f"{service.name} exited during start-up:\n" + "\n".join(tail))
+            code = exit_code(service.pid)
+            how = "" if code is None else f" ({_ended(code)})"
+            raise RuntimeError(f"{service.name} exited during start-up{how}:\n" + "\n".join(tail))
         if time.monotonic() > deadline:
             raise RuntimeError(f"{service.name} not ready after {wait_s:.0f}s")
         time.sleep(0.2)
@@ -125,6 +128,15 @@ def up(home: Path, wait_s: float = 60.0) -> list[ServiceProcess]:
     for service in table:
         wait_ready(service, wait_s)
     return table
+
+
+def _ended(code: int) -> str:
+    """'exit code 1' or 'killed by SIGKILL'."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _alive(pid: int) -> bool:
