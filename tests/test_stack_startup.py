@@ -1,4 +1,5 @@
-"""Service start-up: a service that dies while starting is reported with how it ended."""
+"""Service start-up: a service that is still starting is not taken for dead, and one that dies
+while starting is reported with how it ended."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import hub.stack
 from hub.broker.process import free_port
 from hub.stack import ServiceProcess, wait_ready
 
@@ -32,3 +34,18 @@ def test_a_service_that_dies_while_starting_says_how(tmp_path: Path, code: str, 
     service = _dying(tmp_path, code)
     with pytest.raises(RuntimeError, match=f"firewall exited during start-up \\({said}\\)"):
         wait_ready(service, 30)
+
+
+@pytest.mark.parametrize(("cmdline", "taken_alive"), [(b"", True), (b"/usr/bin/vim\x00x", False)])
+def test_an_empty_command_line_right_after_spawn_is_not_a_death(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cmdline: bytes, taken_alive: bool
+) -> None:
+    """A service whose command line reads empty (mid-start) is alive; another program that
+    reused the pid is not."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        monkeypatch.setattr(hub.stack, "_cmdline", lambda pid: cmdline)
+        assert hub.stack._alive(proc.pid) is taken_alive
+    finally:
+        proc.kill()
+        proc.wait()
