@@ -8,6 +8,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hub.envelope import Opened
 from hub.runtime.service import (
     URGENT_RUN_S,
@@ -185,3 +187,14 @@ def test_the_run_window_is_a_setting_and_by_default_each_notification_goes_alone
     assert flush_due(urgent, 100.051, 0.2, rank=0, next_rank=0, run_s=0.05)
     assert ServiceSettings(urgent_run_ms=0).urgent_run_ms == 0
     assert ServiceSettings().urgent_run_ms == 0 == URGENT_RUN_S  # the default: off
+
+
+def test_the_fetch_wait_is_short_by_default_and_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fetch long-polls the broker 50 ms at most (aiokafka's 500 ms held back the partition
+    where a Level 3 referral had just landed); MASH_FETCH_WAIT_MS changes it, within 1-500."""
+    assert ServiceSettings().fetch_wait_ms == 50
+    monkeypatch.setenv("MASH_FETCH_WAIT_MS", "20")
+    assert ServiceSettings().fetch_wait_ms == 20
+    for wrong in (0, 501):
+        with pytest.raises(ValueError):
+            ServiceSettings(fetch_wait_ms=wrong)

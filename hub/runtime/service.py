@@ -372,6 +372,7 @@ class ServiceRunner:
             list(self._logical),
             group,
             max_poll_interval_ms=600_000,
+            fetch_max_wait_ms=self.settings.fetch_wait_ms,
             partition_assignment_strategy=(RangePartitionAssignor,),
         )
         inbox = Inbox(

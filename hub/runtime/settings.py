@@ -35,6 +35,13 @@ class ServiceSettings(BaseSettings):
         description="a run of Level 3 notifications in the lane goes together for at most this "
         "long (0: each alone, at once)",
     )
+    fetch_wait_ms: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="longest a fetch waits at the broker for data: a partition that becomes "
+        "fetchable meanwhile (e.g. where a Level 3 referral just landed) waits for it",
+    )
     shutdown_timeout_s: float = Field(default=15.0, gt=0)
     liveness_stall_s: float = Field(
         default=60.0, gt=0, description="no successful poll for this long: not live"
