@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field
+
 from adapters import profile
 from hub.adapter import AdapterHandler
 from hub.adapter_state import AdapterState
@@ -35,6 +37,10 @@ class FirewallSettings(ServiceSettings):
     checkpoint_interval_s: float = 10.0
     link_window_hours: float = 72.0
     timescales: Timescales = Timescales()
+    # The priority lane's service polls briefly: a long poll holds back the partition where a
+    # Level 3 referral just landed behind a batch (the other services keep aiokafka's 500 ms,
+    # which costs the broker less when idle).
+    fetch_wait_ms: int = Field(default=50, ge=1, le=500)
 
 
 class CollatorSettings(ServiceSettings):

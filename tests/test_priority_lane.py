@@ -189,12 +189,18 @@ def test_the_run_window_is_a_setting_and_by_default_each_notification_goes_alone
     assert ServiceSettings().urgent_run_ms == 0 == URGENT_RUN_S  # the default: off
 
 
-def test_the_fetch_wait_is_short_by_default_and_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fetch long-polls the broker 50 ms at most (aiokafka's 500 ms held back the partition
-    where a Level 3 referral had just landed); MASH_FETCH_WAIT_MS changes it, within 1-500."""
-    assert ServiceSettings().fetch_wait_ms == 50
+def test_the_firewall_fetch_wait_is_short_by_default_and_a_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The firewall long-polls the broker 50 ms at most (aiokafka's 500 ms, which the other
+    services keep, held back the partition where a Level 3 referral had just landed);
+    MASH_FETCH_WAIT_MS changes it, within 1-500."""
+    from hub.services import FirewallSettings
+
+    assert FirewallSettings().fetch_wait_ms == 50
+    assert ServiceSettings().fetch_wait_ms == 500
     monkeypatch.setenv("MASH_FETCH_WAIT_MS", "20")
-    assert ServiceSettings().fetch_wait_ms == 20
+    assert FirewallSettings().fetch_wait_ms == 20
     for wrong in (0, 501):
         with pytest.raises(ValueError):
-            ServiceSettings(fetch_wait_ms=wrong)
+            FirewallSettings(fetch_wait_ms=wrong)

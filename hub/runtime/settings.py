@@ -36,11 +36,12 @@ class ServiceSettings(BaseSettings):
         "long (0: each alone, at once)",
     )
     fetch_wait_ms: int = Field(
-        default=50,
+        default=500,
         ge=1,
         le=500,
         description="longest a fetch waits at the broker for data: a partition that becomes "
-        "fetchable meanwhile (e.g. where a Level 3 referral just landed) waits for it",
+        "fetchable meanwhile (e.g. where a Level 3 referral just landed) waits for it; the "
+        "firewall's default is 50",
     )
     shutdown_timeout_s: float = Field(default=15.0, gt=0)
     liveness_stall_s: float = Field(
