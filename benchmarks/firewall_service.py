@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import write_results
+from benchmarks.ledger import Ledger, watching
 from benchmarks.pipeline import LEVEL_MIX, Run, _referral, _seal_referral, crypto_bound
 from hub.envelope import Sealer
 from hub.intake import prepare as prepare_referral
@@ -48,8 +49,11 @@ async def _backlog(run: Run, count: int) -> None:
         await publisher.publish_all(sealed)
 
 
-async def _serve(run: Run, count: int, profiler: cProfile.Profile | None) -> dict[str, float]:
-    """Start the firewall on the backlog; time from its first handled referral to the last."""
+async def _serve(
+    run: Run, count: int, profiler: cProfile.Profile | None, ledger: Ledger | None = None
+) -> dict[str, Any]:
+    """Start the firewall on the backlog; time from its first handled referral to the last
+    (with ``ledger``, also where that CPU went, per referral)."""
     built = build("firewall", settings=FirewallSettings(home=run.home, checkpoint_interval_s=1))
     runner = built.runner
     task = asyncio.create_task(runner.run())
@@ -58,6 +62,8 @@ async def _serve(run: Run, count: int, profiler: cProfile.Profile | None) -> dic
             while runner.processed < 1:  # noqa: ASYNC110 - a counter, polled finely
                 await asyncio.sleep(0.001)
             wall, cpu = time.perf_counter(), time.process_time()
+            if ledger is not None:
+                ledger.reset()
             if profiler is not None:
                 profiler.enable()
             while runner.processed < count:  # noqa: ASYNC110
@@ -69,14 +75,44 @@ async def _serve(run: Run, count: int, profiler: cProfile.Profile | None) -> dic
         runner.request_stop()
         await task
     handled = count - 1  # the first one started the clocks
-    return {
+    figures: dict[str, Any] = {
         "referrals_per_s": handled / wall,
         "referrals_per_cpu_s": handled / cpu,
         "cpu_ms_per_referral": 1000 * cpu / handled,
     }
+    if ledger is not None:
+        figures["cpu_per_referral"] = ledger.per(handled, cpu)
+    return figures
 
 
-def measure(referrals: int, rounds: int, profile: bool) -> dict[str, Any]:
+def breakdown_targets() -> list[tuple[Any, str, str]]:
+    """The firewall's steps for --breakdown: the crypto the bound counts (open_bytes,
+    seal_bytes), then the rest: Avro, the firewall's logic, its state, the disclosure log,
+    the replay store and the runner's own sealing work."""
+    from hub import codec, replay
+    from hub.disclosure_log import store
+    from hub.envelope import opener, sealer
+    from hub.firewall import handler, state
+    from hub.runtime import service
+
+    return [
+        (opener.Opener, "open_bytes", "crypto: open (verify, decrypt, framing)"),
+        (sealer.Sealer, "seal_bytes", "crypto: seal (encrypt, sign, framing)"),
+        (codec.Codec, "encode", "Avro encode"),
+        (codec.Codec, "decode", "Avro decode"),
+        (opener.Opener, "open", "open: the rest"),
+        (sealer.Sealer, "seal", "seal: the rest"),
+        (handler.FirewallHandler, "on_referral", "firewall logic (policy, entries)"),
+        (state.FirewallState, "save", "state: save"),
+        (state.FirewallState, "commit_group", "state: commit"),
+        (store.DisclosureLog, "append", "disclosure log: append and commit"),
+        (replay.SqliteSeenMessages, "seen", "replay store: check"),
+        (replay.SqliteSeenMessages, "remember_many", "replay store: remember"),
+        (service.ServiceRunner, "_seal", "runner: output ids, topics"),
+    ]
+
+
+def measure(referrals: int, rounds: int, profile: bool, breakdown: bool = False) -> dict[str, Any]:
     """Firewall-service rounds, each between two measurements of the crypto-only bound of the
     same messages (the machine's speed drifts within minutes): per-round ratios, and their
     median."""
@@ -86,6 +122,7 @@ def measure(referrals: int, rounds: int, profile: bool) -> dict[str, Any]:
     os.environ.setdefault("MASH_BROKER_CONTROLLER_PORT", "0")
     broker = prepare(home, 400)
     profiler = cProfile.Profile(time.process_time) if profile else None
+    ledger = Ledger() if breakdown else None
     try:
         templates = [
             prepare_referral(referral_for_household(home / "sources", "LEVEL_2", seed=i))
@@ -96,7 +133,11 @@ def measure(referrals: int, rounds: int, profile: bool) -> dict[str, Any]:
         bounds, services = [crypto_bound(run, BOUND_REFERRALS)], []
         for _ in range(rounds):
             asyncio.run(_backlog(run, referrals))
-            services.append(asyncio.run(_serve(run, referrals, profiler)))
+            if ledger is None:
+                services.append(asyncio.run(_serve(run, referrals, profiler)))
+            else:
+                with watching(ledger, breakdown_targets()):
+                    services.append(asyncio.run(_serve(run, referrals, profiler, ledger)))
             bounds.append(crypto_bound(run, BOUND_REFERRALS))
     finally:
         broker.stop()
@@ -117,8 +158,18 @@ def measure(referrals: int, rounds: int, profile: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "referrals_per_round": referrals,
         "rounds": per_round,
-        **{f"median_{key}": statistics.median(r[key] for r in per_round) for key in per_round[0]},
+        **{
+            f"median_{key}": statistics.median(r[key] for r in per_round)
+            for key, value in per_round[0].items()
+            if isinstance(value, float)
+        },
     }
+    if breakdown:
+        labels = per_round[0]["cpu_per_referral"]
+        figures["median_cpu_ms_per_referral_by_step"] = {
+            label: statistics.median(r["cpu_per_referral"][label]["ms"] for r in per_round)
+            for label in labels
+        }
     if profiler is not None:
         text = io.StringIO()
         stats = pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("tottime")
@@ -139,6 +190,9 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=1000, help="referrals per round")
     parser.add_argument("--rounds", type=int, default=3, help="service runs, each between bounds")
     parser.add_argument("--profile", action="store_true", help="add a CPU-time cProfile")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="itemise the firewall's CPU per referral"
+    )
     parser.add_argument("--name", default="firewall-service", help="results file name")
     args = parser.parse_args()
     import logging
@@ -147,13 +201,21 @@ def main() -> None:
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    figures = measure(args.referrals, args.rounds, args.profile)
+    figures = measure(args.referrals, args.rounds, args.profile, args.breakdown)
     print(write_results(args.name, figures))
     for key, value in figures.items():
-        if isinstance(value, list):
+        if key == "rounds":
+            print(key)
+            for line in value:
+                print("   ", {k: v for k, v in line.items() if not isinstance(v, dict)})
+        elif isinstance(value, list):
             print(key)
             for line in value:
                 print("   ", line)
+        elif isinstance(value, dict):
+            print(key)
+            for label, ms in value.items():
+                print(f"    {ms:7.3f}  {label}")
         else:
             print(f"{key}: {value}")
 
