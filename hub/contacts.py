@@ -39,14 +39,18 @@ def from_state(contact: dict[str, Any]) -> dict[str, Any]:
     return {**contact, "received_at": datetime.fromisoformat(contact["received_at"])}
 
 
-def child_pseudonyms(key: bytes, referral: dict[str, Any]) -> list[str]:
-    """Pseudonyms of the referral's children (role CHILD), the keys for linking."""
+def child_pseudonyms(
+    key: bytes, referral: dict[str, Any], known: dict[str, list[str]] | None = None
+) -> list[str]:
+    """Pseudonyms of the referral's children (role CHILD), the keys for linking (``known``:
+    pseudonyms already made with ``key``, by subject id, so they are not made twice)."""
+    known = known or {}
     return sorted(
         {
             p
             for s in referral["subjects"]
             if s["role"] == "CHILD"
-            for p in subject_pseudonyms(key, s)
+            for p in known.get(s["subject_id"]) or subject_pseudonyms(key, s)
         }
     )
 

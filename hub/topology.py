@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -86,10 +87,14 @@ class Topology(_Strict):
         """What every topic, group and transactional id of this namespace starts with."""
         return f"{self.namespace}." if self.namespace else ""
 
+    @cached_property
+    def _names(self) -> frozenset[str]:
+        return frozenset(t.name for t in self.topics)
+
     def topic(self, logical: str) -> str:
         """Full topic name for a logical one, e.g. ``mash.requests.police``."""
         name = self.prefix + logical
-        if name not in {t.name for t in self.topics}:
+        if name not in self._names:
             raise KeyError(f"no topic {logical!r} in the topology")
         return name
 

@@ -142,3 +142,18 @@ def test_referral_and_response_are_kept_as_received(tmp_path: Path, keys: TestKe
     found = other.referral(referral["referral_id"])
     assert found is not None and found[0] == opened.record
     other.close()
+
+
+def test_child_pseudonyms_reuse_the_pseudonyms_already_made() -> None:
+    """Pseudonyms made once per subject give the very list made from scratch; a subject the
+    given ones miss is still pseudonymised."""
+    from hub.contacts import child_pseudonyms
+    from hub.disclosure_log.pseudonym import subject_pseudonyms
+
+    referral = Samples().referral("LEVEL_2")
+    key = b"test-key"
+    fresh = child_pseudonyms(key, referral)
+    known = {s["subject_id"]: subject_pseudonyms(key, s) for s in referral["subjects"]}
+    assert fresh and child_pseudonyms(key, referral, known) == fresh
+    child = next(s["subject_id"] for s in referral["subjects"] if s["role"] == "CHILD")
+    assert child_pseudonyms(key, referral, {k: v for k, v in known.items() if k != child}) == fresh

@@ -451,7 +451,9 @@ class FirewallHandler:
                 self.state.save(referral, state, opened.encoded)
             self.state.index_children(
                 referral["referral_id"],
-                contact_rules.child_pseudonyms(self.pseudonym_key, referral),
+                contact_rules.child_pseudonyms(
+                    self.pseudonym_key, referral, None if existing else state["pseudonyms"]
+                ),
                 state["opened_at"],
             )
             if channel != "intake":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -11,30 +13,40 @@ class ServiceMetrics:
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
         labels = {"service": service}
-        self.messages_in = Counter(
-            "mash_messages_in", "Messages consumed", ["topic"], registry=self.registry
-        ).labels
-        self.messages_out = Counter(
-            "mash_messages_out", "Messages published", ["topic"], registry=self.registry
-        ).labels
-        self.errors = Counter(
-            "mash_errors",
-            "Messages rejected or failed, by reason",
-            ["reason"],
-            registry=self.registry,
-        ).labels
+        # Each labelled child is looked up once (``cache``): the runner counts every message,
+        # and prometheus-client's labels() validates and locks on each call.
+        self.messages_in = cache(
+            Counter(
+                "mash_messages_in", "Messages consumed", ["topic"], registry=self.registry
+            ).labels
+        )
+        self.messages_out = cache(
+            Counter(
+                "mash_messages_out", "Messages published", ["topic"], registry=self.registry
+            ).labels
+        )
+        self.errors = cache(
+            Counter(
+                "mash_errors",
+                "Messages rejected or failed, by reason",
+                ["reason"],
+                registry=self.registry,
+            ).labels
+        )
         self.latency = Histogram(
             "mash_processing_seconds",
             "Handling time per message",
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
         )
-        self.lag = Gauge(
-            "mash_consumer_lag",
-            "Messages behind the end of the partition",
-            ["topic", "partition"],
-            registry=self.registry,
-        ).labels
+        self.lag = cache(
+            Gauge(
+                "mash_consumer_lag",
+                "Messages behind the end of the partition",
+                ["topic", "partition"],
+                registry=self.registry,
+            ).labels
+        )
         self.last_poll = Gauge(
             "mash_last_poll_timestamp_seconds",
             "When the consumer last fetched successfully",

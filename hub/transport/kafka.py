@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from hub.settings import KafkaSettings
 from hub.transport.base import Consumed
+from hub.transport.partitioner import KeyPartitioner
 
 
 class KafkaPublisher:
@@ -20,6 +21,7 @@ class KafkaPublisher:
             **settings.aiokafka_kwargs(),
             enable_idempotence=True,
             linger_ms=options.pop("linger_ms", 2),
+            partitioner=options.pop("partitioner", KeyPartitioner()),
             **options,
         )
 
