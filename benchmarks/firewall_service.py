@@ -1,10 +1,12 @@
 """The firewall as a service on the real broker, in this process: one firewall runner (the
 same code `mash serve firewall` runs) handles referrals that another process publishes once the
-runner is warm, so that every measured referral is opened inside the measured window.
+runner is warm, so that every measured referral is opened inside the measured window: all at
+once (a backlog, the firewall's capacity) or with --rate at a steady rate (each referral
+arrives alone, as at the Level 3 target's 50/s).
 Reports referrals per second and per CPU-second against the crypto-only bound of the same
 messages, measured before and after each round, and with --profile where the CPU goes
 (cProfile on CPU time: waits for the broker or the disk are not counted).
-Run: `python -m benchmarks.firewall_service`."""
+Run: `python -m benchmarks.firewall_service [--rate 50]`."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +61,37 @@ async def _publish(home: Path, messages: list[Message]) -> None:
         await publisher.publish_all(messages)
 
 
-def _publisher_process(home: Path, messages: list[Message], ready: Any, go: Any) -> None:
+async def publish_paced(
+    send: Callable[[list[Message]], Awaitable[None]],
+    messages: list[Message],
+    rate: float,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Send message i alone at ``i / rate`` seconds from the start, never early; a send that
+    ran late is caught up at once (the rate over the whole run is kept)."""
+    start = clock()
+    for i, message in enumerate(messages):
+        delay = start + i / rate - clock()
+        if delay > 0:
+            await sleep(delay)
+        await send([message])
+
+
+def _publisher_process(
+    home: Path, messages: list[Message], ready: Any, go: Any, rate: float | None = None
+) -> None:
     """In a process of its own (so its CPU is not the firewall's): connect, say ready, wait
-    for the go, publish."""
+    for the go, publish (all at once, or ``rate`` a second)."""
 
     async def publish() -> None:
         async with KafkaPublisher(local_settings("intake", home)) as publisher:
             ready.set()
             await asyncio.to_thread(go.wait)
-            await publisher.publish_all(messages)
+            if rate is None:
+                await publisher.publish_all(messages)
+            else:
+                await publish_paced(publisher.publish_all, messages, rate)
 
     asyncio.run(publish())
 
@@ -76,15 +101,17 @@ async def _serve(
     messages: list[Message],
     profiler: cProfile.Profile | None,
     ledger: Ledger | None = None,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     """Start the firewall, let it handle the first message (start-up and warm-up are not
-    counted), then start the clocks and have another process publish the rest: every one of
-    them is opened, handled and sealed inside the measured window. CPU is this process's
-    (the firewall's alone); wall time runs from the first measured referral handled."""
+    counted), then start the clocks and have another process publish the rest (at once, or
+    ``rate`` a second): every one of them is opened, handled and sealed inside the measured
+    window. CPU is this process's (the firewall's alone, idle wake-ups between paced
+    referrals included); wall time runs from the first measured referral handled."""
     first, rest = messages[:1], messages[1:]
     context = multiprocessing.get_context("spawn")
     ready, go = context.Event(), context.Event()
-    publisher = context.Process(target=_publisher_process, args=(run.home, rest, ready, go))
+    publisher = context.Process(target=_publisher_process, args=(run.home, rest, ready, go, rate))
     publisher.start()
     await _publish(run.home, first)
     built = build("firewall", settings=FirewallSettings(home=run.home, checkpoint_interval_s=1))
@@ -104,8 +131,11 @@ async def _serve(
             while runner.processed < 2:  # noqa: ASYNC110 - a counter, polled finely
                 await asyncio.sleep(0.001)
             wall = time.perf_counter()
+            # Polling costs this process CPU: finely for a backlog (the wall time is the
+            # figure), coarsely when paced (the wall time is the rate's).
+            poll_s = 0.005 if rate is None else 0.05
             while runner.processed < 1 + count:  # noqa: ASYNC110
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(poll_s)
             if profiler is not None:
                 profiler.disable()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -126,7 +156,13 @@ async def _serve(
 def breakdown_targets() -> list[tuple[Any, str, str]]:
     """The firewall's steps for --breakdown: the crypto the bound counts (open_bytes,
     seal_bytes), then the rest: Avro, the firewall's logic, its state, the disclosure log,
-    the replay store and the runner's own sealing work."""
+    the replay store, the runner's own sealing work, and the synchronous parts of aiokafka
+    and of the event loop (coroutines cannot be timed this way)."""
+    import selectors
+
+    from aiokafka import conn
+    from aiokafka.consumer import fetcher
+
     from hub import codec, replay
     from hub.disclosure_log import store
     from hub.envelope import opener, sealer
@@ -147,13 +183,23 @@ def breakdown_targets() -> list[tuple[Any, str, str]]:
         (replay.SqliteSeenMessages, "seen", "replay store: check"),
         (replay.SqliteSeenMessages, "remember_many", "replay store: remember"),
         (service.ServiceRunner, "_seal", "runner: output ids, topics"),
+        (conn.AIOKafkaConnection, "send", "aiokafka: encode and send requests"),
+        (conn.AIOKafkaConnection, "_handle_frame", "aiokafka: decode responses"),
+        (fetcher.Fetcher, "_get_actions_per_node", "aiokafka: plan the next fetch"),
+        (selectors.DefaultSelector, "select", "event loop: poll for I/O (its CPU)"),
     ]
 
 
-def measure(referrals: int, rounds: int, profile: bool, breakdown: bool = False) -> dict[str, Any]:
+def measure(
+    referrals: int,
+    rounds: int,
+    profile: bool,
+    breakdown: bool = False,
+    rate: float | None = None,
+) -> dict[str, Any]:
     """Firewall-service rounds, each between two measurements of the crypto-only bound of the
     same messages (the machine's speed drifts within minutes): per-round ratios, and their
-    median."""
+    median. ``rate``: referrals published at that steady rate instead of as a backlog."""
     home = Path(tempfile.mkdtemp(prefix="mash-fw-service-"))
     os.environ["MASH_HOME"] = str(home)
     os.environ.setdefault("MASH_BROKER_PORT", "0")
@@ -172,10 +218,10 @@ def measure(referrals: int, rounds: int, profile: bool, breakdown: bool = False)
         for _ in range(rounds):
             messages = _backlog(run, referrals + 1)  # the first warms the firewall up
             if ledger is None:
-                services.append(asyncio.run(_serve(run, messages, profiler)))
+                services.append(asyncio.run(_serve(run, messages, profiler, None, rate)))
             else:
                 with watching(ledger, breakdown_targets()):
-                    services.append(asyncio.run(_serve(run, messages, profiler, ledger)))
+                    services.append(asyncio.run(_serve(run, messages, profiler, ledger, rate)))
             bounds.append(crypto_bound(run, BOUND_REFERRALS))
     finally:
         broker.stop()
@@ -195,6 +241,7 @@ def measure(referrals: int, rounds: int, profile: bool, breakdown: bool = False)
         )
     figures: dict[str, Any] = {
         "referrals_per_round": referrals,
+        "published": f"{rate:g} a second" if rate else "all at once (a backlog)",
         "rounds": per_round,
         **{
             f"median_{key}": statistics.median(r[key] for r in per_round)
@@ -223,7 +270,7 @@ def measure(referrals: int, rounds: int, profile: bool, breakdown: bool = False)
 
 
 def main() -> None:
-    """Measure and write benchmarks/results/firewall-service.json."""
+    """Measure and write benchmarks/results/firewall-service[-at-RATE].json."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--referrals", type=int, default=1000, help="referrals per round")
     parser.add_argument("--rounds", type=int, default=3, help="service runs, each between bounds")
@@ -231,16 +278,27 @@ def main() -> None:
     parser.add_argument(
         "--breakdown", action="store_true", help="itemise the firewall's CPU per referral"
     )
-    parser.add_argument("--name", default="firewall-service", help="results file name")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="publish the referrals at this steady rate a second (default: all at once)",
+    )
+    parser.add_argument(
+        "--name", default=None, help="results file name (firewall-service[-at-RATE])"
+    )
     args = parser.parse_args()
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be above 0")
+    name = args.name or ("firewall-service" + (f"-at-{args.rate:g}" if args.rate else ""))
     import logging
 
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    figures = measure(args.referrals, args.rounds, args.profile, args.breakdown)
-    print(write_results(args.name, figures))
+    figures = measure(args.referrals, args.rounds, args.profile, args.breakdown, args.rate)
+    print(write_results(name, figures))
     for key, value in figures.items():
         if key == "rounds":
             print(key)
