@@ -61,6 +61,24 @@ async def _publish(home: Path, messages: list[Message]) -> None:
         await publisher.publish_all(messages)
 
 
+class Windows:
+    """CPU per referral over successive windows of a run (a soak: does the cost drift?)."""
+
+    def __init__(self, processed: int, cpu_s: float) -> None:
+        self._last = (processed, cpu_s)
+        self.figures: list[dict[str, float]] = []
+
+    def sample(self, processed: int, cpu_s: float) -> None:
+        """Close a window at ``processed`` referrals and ``cpu_s`` process CPU-seconds (a
+        window in which nothing was processed is skipped)."""
+        done, spent = processed - self._last[0], cpu_s - self._last[1]
+        if done > 0:
+            self.figures.append(
+                {"processed": float(processed), "cpu_ms_per_referral": 1000 * spent / done}
+            )
+            self._last = (processed, cpu_s)
+
+
 async def publish_paced(
     send: Callable[[list[Message]], Awaitable[None]],
     messages: list[Message],
@@ -102,12 +120,14 @@ async def _serve(
     profiler: cProfile.Profile | None,
     ledger: Ledger | None = None,
     rate: float | None = None,
+    window_s: float | None = None,
 ) -> dict[str, Any]:
     """Start the firewall, let it handle the first message (start-up and warm-up are not
     counted), then start the clocks and have another process publish the rest (at once, or
     ``rate`` a second): every one of them is opened, handled and sealed inside the measured
     window. CPU is this process's (the firewall's alone, idle wake-ups between paced
-    referrals included); wall time runs from the first measured referral handled."""
+    referrals included); wall time runs from the first measured referral handled. With
+    ``window_s``, also the CPU per referral of each window of that many seconds."""
     first, rest = messages[:1], messages[1:]
     context = multiprocessing.get_context("spawn")
     ready, go = context.Event(), context.Event()
@@ -118,8 +138,10 @@ async def _serve(
     runner = built.runner
     task = asyncio.create_task(runner.run())
     count = len(rest)
+    limit_s = 600.0 if rate is None else max(600.0, 2 * count / rate + 120)
+    windows = None
     try:
-        async with asyncio.timeout(600):
+        async with asyncio.timeout(limit_s):
             while runner.processed < 1 or not ready.is_set():  # noqa: ASYNC110
                 await asyncio.sleep(0.001)
             cpu = time.process_time()
@@ -134,8 +156,13 @@ async def _serve(
             # Polling costs this process CPU: finely for a backlog (the wall time is the
             # figure), coarsely when paced (the wall time is the rate's).
             poll_s = 0.005 if rate is None else 0.05
-            while runner.processed < 1 + count:  # noqa: ASYNC110
+            windows = Windows(runner.processed, time.process_time())
+            closes = wall + window_s if window_s else None
+            while runner.processed < 1 + count:
                 await asyncio.sleep(poll_s)
+                if closes is not None and window_s and time.perf_counter() >= closes:
+                    windows.sample(runner.processed, time.process_time())
+                    closes += window_s
             if profiler is not None:
                 profiler.disable()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -150,6 +177,8 @@ async def _serve(
     }
     if ledger is not None:
         figures["cpu_per_referral"] = ledger.per(count, cpu)
+    if window_s and windows is not None:
+        figures["windows"] = windows.figures
     return figures
 
 
@@ -196,6 +225,7 @@ def measure(
     profile: bool,
     breakdown: bool = False,
     rate: float | None = None,
+    window_s: float | None = None,
 ) -> dict[str, Any]:
     """Firewall-service rounds, each between two measurements of the crypto-only bound of the
     same messages (the machine's speed drifts within minutes): per-round ratios, and their
@@ -218,10 +248,12 @@ def measure(
         for _ in range(rounds):
             messages = _backlog(run, referrals + 1)  # the first warms the firewall up
             if ledger is None:
-                services.append(asyncio.run(_serve(run, messages, profiler, None, rate)))
+                services.append(asyncio.run(_serve(run, messages, profiler, None, rate, window_s)))
             else:
                 with watching(ledger, breakdown_targets()):
-                    services.append(asyncio.run(_serve(run, messages, profiler, ledger, rate)))
+                    services.append(
+                        asyncio.run(_serve(run, messages, profiler, ledger, rate, window_s))
+                    )
             bounds.append(crypto_bound(run, BOUND_REFERRALS))
     finally:
         broker.stop()
@@ -285,11 +317,19 @@ def main() -> None:
         help="publish the referrals at this steady rate a second (default: all at once)",
     )
     parser.add_argument(
+        "--window-s",
+        type=float,
+        default=None,
+        help="also report the CPU per referral of each window of this many seconds (a soak)",
+    )
+    parser.add_argument(
         "--name", default=None, help="results file name (firewall-service[-at-RATE])"
     )
     args = parser.parse_args()
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate must be above 0")
+    if args.window_s is not None and args.window_s <= 0:
+        parser.error("--window-s must be above 0")
     name = args.name or ("firewall-service" + (f"-at-{args.rate:g}" if args.rate else ""))
     import logging
 
@@ -297,13 +337,20 @@ def main() -> None:
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    figures = measure(args.referrals, args.rounds, args.profile, args.breakdown, args.rate)
+    figures = measure(
+        args.referrals, args.rounds, args.profile, args.breakdown, args.rate, args.window_s
+    )
     print(write_results(name, figures))
     for key, value in figures.items():
         if key == "rounds":
             print(key)
             for line in value:
-                print("   ", {k: v for k, v in line.items() if not isinstance(v, dict)})
+                print("   ", {k: v for k, v in line.items() if isinstance(v, float)})
+                for window in line.get("windows", []):
+                    print(
+                        f"      {window['processed']:7.0f} processed:"
+                        f" {window['cpu_ms_per_referral']:6.2f} ms CPU per referral"
+                    )
         elif isinstance(value, list):
             print(key)
             for line in value:

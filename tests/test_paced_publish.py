@@ -1,10 +1,11 @@
-"""benchmarks.firewall_service --rate: referrals are sent one at a time, on schedule."""
+"""benchmarks.firewall_service --rate and --window-s: referrals sent one at a time on schedule,
+and the CPU per referral window by window."""
 
 from __future__ import annotations
 
 import asyncio
 
-from benchmarks.firewall_service import Message, publish_paced
+from benchmarks.firewall_service import Message, Windows, publish_paced
 
 
 class FakeTime:
@@ -45,3 +46,13 @@ def test_a_late_send_is_caught_up_not_shifted() -> None:
     asyncio.run(publish_paced(fake.send, _messages(4), 50.0, fake.clock, fake.sleep))
     times = [round(at - 100.0, 6) for at, _ in fake.sent]
     assert times == [0.0, 0.03, 0.06, 0.09]  # never waited: behind schedule all along
+
+
+def test_windows_give_the_cpu_per_referral_of_each_window() -> None:
+    """Each window's CPU per referral is its own, not the run's average so far."""
+    windows = Windows(processed=1, cpu_s=10.0)
+    windows.sample(processed=101, cpu_s=10.5)  # 100 referrals, 0.5 s: 5 ms each
+    windows.sample(processed=101, cpu_s=10.6)  # nothing processed: no window
+    windows.sample(processed=201, cpu_s=11.4)  # 100 more, 0.9 s since the last window
+    assert [w["processed"] for w in windows.figures] == [101.0, 201.0]
+    assert [round(w["cpu_ms_per_referral"], 6) for w in windows.figures] == [5.0, 9.0]
