@@ -157,10 +157,10 @@ async def _serve(
             # figure), coarsely when paced (the wall time is the rate's).
             poll_s = 0.005 if rate is None else 0.05
             windows = Windows(runner.processed, time.process_time())
-            closes = wall + window_s if window_s else None
+            closes = wall + (window_s or 0.0)
             while runner.processed < 1 + count:
                 await asyncio.sleep(poll_s)
-                if closes is not None and window_s and time.perf_counter() >= closes:
+                if window_s and time.perf_counter() >= closes:
                     windows.sample(runner.processed, time.process_time())
                     closes += window_s
             if profiler is not None:
