@@ -6,25 +6,24 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
-from hub.sqlite import open_durable
+from hub.statedb import StateDB, StateWhere
 
 
 class AdapterState:
-    """SQLite store beside the adapter's replay protection."""
+    """SQLite (a path) or PostgreSQL store beside the adapter's replay protection."""
 
-    def __init__(self, path: Path, codec: Codec | None = None) -> None:
+    def __init__(self, where: StateWhere, codec: Codec | None = None) -> None:
         self.codec = codec or Codec()
-        self._db = open_durable(path)
-        self._db.executescript("""
+        self._db = StateDB(where)
+        self._db.script(f"""
             CREATE TABLE IF NOT EXISTS raised (source_reference TEXT PRIMARY KEY,
                 referral_id TEXT, status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS received (id TEXT PRIMARY KEY, schema_name TEXT NOT NULL,
                 referral_id TEXT NOT NULL, at TEXT NOT NULL, record BLOB NOT NULL,
-                schema BLOB NOT NULL);
+                schema BLOB NOT NULL{self._db.arrival_column})
         """)
         self._lock = threading.Lock()
 
@@ -38,7 +37,10 @@ class AdapterState:
         """Record that a concern was raised (status ``raised``) or refused (``invalid``)."""
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO raised VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO raised (source_reference, referral_id, status, detail, at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_reference) DO UPDATE SET "
+                "referral_id = excluded.referral_id, status = excluded.status, "
+                "detail = excluded.detail, at = excluded.at",
                 (source_reference, referral_id, status, detail, at.isoformat()),
             )
 
@@ -55,7 +57,8 @@ class AdapterState:
         data, sha = self.codec.encode(schema_name, record)
         with self._lock:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO received VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO received (id, schema_name, referral_id, at, record, schema) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (ident, schema_name, record["referral_id"], at.isoformat(), data, sha),
             )
             return cursor.rowcount == 1
@@ -63,7 +66,8 @@ class AdapterState:
     def received(self, schema_name: str) -> list[dict[str, Any]]:
         """What the hub sent of one type (mash.Feedback, mash.InformationProduct), in order."""
         rows = self._db.execute(
-            "SELECT record, schema FROM received WHERE schema_name = ? ORDER BY at, rowid",
+            f"SELECT record, schema FROM received WHERE schema_name = ? "
+            f"ORDER BY at, {self._db.arrival}",
             (schema_name,),
         )
         return [self.codec.decode(schema_name, bytes(r), bytes(s)) for r, s in rows]

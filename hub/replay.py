@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
-from hub.sqlite import open_durable
+from hub.statedb import StateDB, StateWhere
 
 
 class SeenMessages(Protocol):
@@ -46,12 +45,13 @@ class MemorySeenMessages:
         return len(stale)
 
 
-class SqliteSeenMessages:
-    """Durable store for services: survives restarts, so redelivery after a crash is caught."""
+class DurableSeenMessages:
+    """Durable store for services: survives restarts, so redelivery after a crash is caught;
+    in PostgreSQL, shared by every instance, so a replay is caught whichever one it reaches."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = open_durable(path)
-        self._db.execute(
+    def __init__(self, where: StateWhere) -> None:
+        self._db = StateDB(where)
+        self._db.script(
             "CREATE TABLE IF NOT EXISTS seen (message_id TEXT PRIMARY KEY, "
             "expires_at TEXT NOT NULL)"
         )
@@ -70,16 +70,17 @@ class SqliteSeenMessages:
     def remember_many(self, items: list[tuple[str, datetime]]) -> None:
         """Record several ids in one durable transaction (a consumed batch)."""
         with self._lock:
-            self._db.execute("BEGIN")
+            self._db.begin()
             try:
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO seen VALUES (?, ?)",
+                    "INSERT INTO seen (message_id, expires_at) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     [(m, e.isoformat()) for m, e in items],
                 )
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.rollback()
                 raise
-            self._db.execute("COMMIT")
+            self._db.commit()
 
     def prune(self, now: datetime) -> int:
         """Forget ids whose messages have expired; returns how many."""

@@ -96,12 +96,13 @@ def build(
         from datetime import timedelta
 
         policy = load_policy(settings.policy_file)
-        state_dir = settings.state_dir("firewall")
         key = SecretStore(settings.home / "secrets").get_or_create("log-pseudonym-key")
         handler = FirewallHandler(
             policy=policy,
-            state=FirewallState(state_dir / "referrals.db"),
-            log_store=DisclosureLog(settings.log_url or state_dir / "disclosure-log.db"),
+            state=FirewallState(settings.state_store("firewall", "referrals.db")),
+            log_store=DisclosureLog(
+                settings.log_url or settings.state_dir("firewall") / "disclosure-log.db"
+            ),
             ring=ring,
             pseudonym_key=key.get_secret_value().encode(),
             timescales=settings.timescales,
@@ -111,7 +112,7 @@ def build(
         )
     elif isinstance(settings, CollatorSettings):
         handler = CollatorHandler(
-            CollatorState(settings.state_dir("collator") / "cases.db"), settings.timescales
+            CollatorState(settings.state_store("collator", "cases.db")), settings.timescales
         )
     else:
         assert isinstance(settings, AdapterSettings) and agency is not None
@@ -119,7 +120,7 @@ def build(
         handler = AdapterHandler(
             profile(agency),
             SqliteSource(path),
-            AdapterState(settings.state_dir(f"adapter-{agency.lower()}") / "adapter.db"),
+            AdapterState(settings.state_store(f"adapter-{agency.lower()}", "adapter.db")),
             settings.concern_poll_s,
         )
     return Built(ServiceRunner(settings, handler, ring, topology), handler)

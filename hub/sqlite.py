@@ -1,10 +1,15 @@
 """SQLite connections for service state: WAL, full fsync on commit, autocommit mode (callers
-open their own transactions), usable from the service's worker threads."""
+open their own transactions), usable from the service's worker threads; and the group commit
+of a service's state (SQLite or PostgreSQL, hub.statedb)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.statedb import StateDB
 
 
 def open_durable(path: Path) -> sqlite3.Connection:
@@ -21,17 +26,17 @@ class GroupCommit:
     runner's group commit): one durable commit for many messages, and a crash before it
     loses nothing that was sent, because nothing was."""
 
-    _db: sqlite3.Connection
+    _db: StateDB
     _grouped: bool = False
 
     def begin_group(self) -> None:
         """Hold every write until commit_group()."""
         if not self._grouped:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.begin()
             self._grouped = True
 
     def commit_group(self) -> None:
         """Make the grouped writes durable."""
         if self._grouped:
-            self._db.execute("COMMIT")
+            self._db.commit()
             self._grouped = False

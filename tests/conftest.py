@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from hub.statedb import PostgresState, StateWhere, schema_for
 from hub.topology import Topology
 from tests.brokers import KafkaCluster, cluster_from_env, fresh_namespace
 from tests.keyring import TestKeys
@@ -37,3 +40,17 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL server for the session (the log's production store)."""
     with postgres_server() as url:
         yield url
+
+
+Where = Callable[[str], StateWhere]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
+    """Where a test's state stores live, by name: files in its folder, or schemas of its own
+    in the session's PostgreSQL (the same name gives the same store)."""
+    if request.param == "sqlite":
+        return lambda name: tmp_path / name
+    url = request.getfixturevalue("postgres_url")
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    return lambda name: PostgresState(url, schema_for(f"{prefix}_{name}"))

@@ -117,12 +117,19 @@ async def running_flow(
     timescales: Timescales | None = None,
     only: tuple[str, ...] | None = None,
     log_url: str | None = None,
+    state_url: str | None = None,
 ) -> AsyncIterator[Flow]:
-    """Generate sources, start every service, yield, then stop them all (SIGTERM path)."""
+    """Generate sources, start every service (their state in PostgreSQL with ``state_url``),
+    yield, then stop them all (SIGTERM path)."""
     Population(seed=5).write(home / "sources", people)
     flow = Flow(kafka, topology, keys, home)
     scales = timescales or Timescales()
-    common = {"home": home, "namespace": topology.namespace, "poll_timeout_ms": 100}
+    common = {
+        "home": home,
+        "namespace": topology.namespace,
+        "poll_timeout_ms": 100,
+        "state_url": state_url,
+    }
     specs: list[tuple[str, str | None, Any]] = [
         (
             "firewall",

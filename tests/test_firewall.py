@@ -17,13 +17,14 @@ from hub.policy.model import load_policy
 from hub.replay import MemorySeenMessages
 from hub.samples import Samples
 from hub.transport.base import Consumed
+from tests.conftest import Where
 from tests.keyring import TestKeys
 
 
-def _handler(tmp_path: Path, keys: TestKeys) -> FirewallHandler:
+def _handler(tmp_path: Path, keys: TestKeys, where: Where | None = None) -> FirewallHandler:
     return FirewallHandler(
         policy=load_policy(),
-        state=FirewallState(tmp_path / "s.db"),
+        state=FirewallState(where("s.db") if where else tmp_path / "s.db"),
         log_store=DisclosureLog(tmp_path / "log.db"),
         ring=keys.ring("firewall"),
         pseudonym_key=b"k",
@@ -40,9 +41,11 @@ def _opened(keys: TestKeys, sender: str, schema: str, record: dict, topic: str):
     return opened, Consumed(topic, 0, 0, None, data)
 
 
-def test_redelivered_referral_and_response_are_idempotent(tmp_path: Path, keys: TestKeys) -> None:
+def test_redelivered_referral_and_response_are_idempotent(
+    tmp_path: Path, keys: TestKeys, where: Where
+) -> None:
     """The same referral and response processed twice: same outputs, log entries once."""
-    handler = _handler(tmp_path, keys)
+    handler = _handler(tmp_path, keys, where)
     referral = Samples().referral("LEVEL_3")
     opened, message = _opened(keys, "intake", "mash.Referral", referral, "mash.referrals")
     first = asyncio.run(handler.handle(opened, message))
@@ -67,6 +70,7 @@ def test_redelivered_referral_and_response_are_idempotent(tmp_path: Path, keys: 
     out2 = asyncio.run(handler.handle(opened, message))
     assert out1[0].record["disclosure_id"] == out2[0].record["disclosure_id"]
     assert handler.log.size() == size
+    handler.close()
 
 
 def test_agency_may_not_answer_for_another(tmp_path: Path, keys: TestKeys) -> None:
@@ -87,19 +91,21 @@ def test_agency_may_not_answer_for_another(tmp_path: Path, keys: TestKeys) -> No
         asyncio.run(handler.handle(opened, message))
 
 
-def test_state_keeps_a_referral_whose_first_write_was_rolled_back(tmp_path: Path) -> None:
+def test_state_keeps_a_referral_whose_first_write_was_rolled_back(where: Where) -> None:
     """A response's state-only update never vanishes: if the referral's row went with a
     rolled-back batch, the referral is written whole again."""
-    state = FirewallState(tmp_path / "s.db")
+    state = FirewallState(where("s.db"))
     referral = Samples().referral("LEVEL_2")
     with pytest.raises(RuntimeError), state.transaction():
         state.save(referral, {"level": "LEVEL_2"})
         raise RuntimeError("the batch was never sent")
     assert state.referral(referral["referral_id"]) is None
     state.save(referral, {"level": "LEVEL_2", "answered": ["POLICE"]})  # the same object
-    found = FirewallState(tmp_path / "s.db").referral(referral["referral_id"])
+    other = FirewallState(where("s.db"))
+    found = other.referral(referral["referral_id"])
     assert found is not None and found[0] == referral and found[1]["answered"] == ["POLICE"]
     state.close()
+    other.close()
 
 
 def test_entry_ids_are_deterministic_and_grouped_by_message() -> None:
@@ -117,10 +123,12 @@ def test_entry_ids_are_deterministic_and_grouped_by_message() -> None:
     assert {uuid.UUID(i).version for i in [*first, other]} == {8}
 
 
-def test_referral_and_response_are_kept_as_received(tmp_path: Path, keys: TestKeys) -> None:
+def test_referral_and_response_are_kept_as_received(
+    tmp_path: Path, keys: TestKeys, where: Where
+) -> None:
     """The state keeps the very Avro frames that arrived (not a re-encoding), and another
     reader decodes them to the records the firewall acted on."""
-    handler = _handler(tmp_path, keys)
+    handler = _handler(tmp_path, keys, where)
     referral = Samples().referral("LEVEL_2")
     opened, message = _opened(keys, "intake", "mash.Referral", referral, "mash.referrals")
     assert opened.encoded == (opened.payload, opened.header.schema_sha256)
@@ -137,11 +145,12 @@ def test_referral_and_response_are_kept_as_received(tmp_path: Path, keys: TestKe
     assert bytes(kept) == opened.payload
     kept = db.execute("SELECT record FROM responses").fetchone()[0]
     assert bytes(kept) == answered.payload
-    other = FirewallState(tmp_path / "s.db")
+    other = FirewallState(where("s.db"))
     assert other.responses(referral["referral_id"]) == [answered.record]
     found = other.referral(referral["referral_id"])
     assert found is not None and found[0] == opened.record
     other.close()
+    handler.close()
 
 
 def test_child_pseudonyms_reuse_the_pseudonyms_already_made() -> None:

@@ -74,6 +74,9 @@ class CollatorHandler:
         }
         self.packages_sent = 0
         self.group_commit = False  # set by the service runner: writes commit with the batch
+        # Set by the service runner: whether this instance holds the referral's partition, so
+        # that of several instances sharing the state one alone chases and packages a case.
+        self.owns: Callable[[str], bool] = lambda referral_id: True
         self._time_to_package: Histogram | None = None
         self._breached: Counter | None = None
 
@@ -282,6 +285,8 @@ class CollatorHandler:
         self.flush()
         out: list[Outgoing] = []
         for referral_id in self.state.due(_iso(now)):
+            if not self.owns(referral_id):
+                continue  # another instance's case: it chases and packages it
             found = self.state.case(referral_id)
             if found is None:
                 continue

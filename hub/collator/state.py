@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
 from hub.decoded import DecodedCache
-from hub.sqlite import GroupCommit, open_durable
+from hub.sqlite import GroupCommit
+from hub.statedb import StateDB, StateWhere
 
 
 def next_due(case: dict[str, Any]) -> str | None:
@@ -25,12 +25,13 @@ def next_due(case: dict[str, Any]) -> str | None:
 
 
 class CollatorState(GroupCommit):
-    """SQLite store; survives restarts so deadline timers are re-armed from it."""
+    """Cases in SQLite (a path) or in PostgreSQL, shared by every instance; survives restarts
+    so deadline timers are re-armed from it."""
 
-    def __init__(self, path: Path, codec: Codec | None = None) -> None:
+    def __init__(self, where: StateWhere, codec: Codec | None = None) -> None:
         self.codec = codec or Codec()
-        self._db = open_durable(path)
-        self._db.executescript("""
+        self._db = StateDB(where)
+        self._db.script(f"""
             CREATE TABLE IF NOT EXISTS cases (referral_id TEXT PRIMARY KEY, open INTEGER NOT NULL,
                 case_json TEXT NOT NULL, referral BLOB NOT NULL, schema BLOB NOT NULL,
                 level TEXT, next_due TEXT);
@@ -38,8 +39,8 @@ class CollatorState(GroupCommit):
             CREATE INDEX IF NOT EXISTS cases_due ON cases (open, next_due);
             CREATE TABLE IF NOT EXISTS findings (disclosure_id TEXT PRIMARY KEY,
                 referral_id TEXT NOT NULL, record BLOB NOT NULL, schema BLOB NOT NULL,
-                addendum INTEGER);
-            CREATE INDEX IF NOT EXISTS findings_referral ON findings (referral_id);
+                addendum INTEGER{self._db.arrival_column});
+            CREATE INDEX IF NOT EXISTS findings_referral ON findings (referral_id)
         """)
         self._lock = threading.Lock()
         # A case is read once per finding, but its referral changes only when re-planned.
@@ -81,8 +82,11 @@ class CollatorState(GroupCommit):
         self._referrals.put(referral["referral_id"], data, referral)
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO cases (referral_id, open, case_json, referral, schema, "
-                "level, next_due) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO cases (referral_id, open, case_json, referral, schema, level, "
+                "next_due) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO UPDATE SET "
+                "open = excluded.open, case_json = excluded.case_json, "
+                "referral = excluded.referral, schema = excluded.schema, "
+                "level = excluded.level, next_due = excluded.next_due",
                 (
                     referral["referral_id"],
                     0 if case.get("closed") else 1,
@@ -114,7 +118,8 @@ class CollatorState(GroupCommit):
         data, sha = encoded or self.codec.encode("mash.DisclosedInformation", record)
         with self._lock:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO findings VALUES (?, ?, ?, ?, NULL)",
+                "INSERT INTO findings (disclosure_id, referral_id, record, schema) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (record["disclosure_id"], record["referral_id"], data, sha),
             )
             return cursor.rowcount == 1
@@ -125,7 +130,7 @@ class CollatorState(GroupCommit):
         sql += " AND addendum IS NULL" if unsent_only else ""
         return [
             self.codec.decode("mash.DisclosedInformation", bytes(r), bytes(s))
-            for r, s in self._db.execute(sql + " ORDER BY rowid", (referral_id,))
+            for r, s in self._db.execute(f"{sql} ORDER BY {self._db.arrival}", (referral_id,))
         ]
 
     def mark_sent(self, referral_id: str, addendum: int) -> None:

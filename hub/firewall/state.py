@@ -9,35 +9,31 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from hub.codec import Codec
 from hub.decoded import DecodedCache
-from hub.sqlite import GroupCommit, open_durable
+from hub.sqlite import GroupCommit
+from hub.statedb import StateDB, StateWhere
 
 
 class FirewallState(GroupCommit):
-    """SQLite-backed referral state."""
+    """Referral state in SQLite (a path) or in PostgreSQL, shared by every instance."""
 
-    def __init__(self, path: Path, codec: Codec | None = None) -> None:
+    def __init__(self, where: StateWhere, codec: Codec | None = None) -> None:
         self.codec = codec or Codec()
         self._referrals = DecodedCache()  # read once per response; changed only on re-plan
-        self._db = open_durable(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS referrals (referral_id TEXT PRIMARY KEY, "
-            "referral BLOB NOT NULL, schema BLOB NOT NULL, state TEXT NOT NULL)"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses (response_id TEXT PRIMARY KEY, "
-            "referral_id TEXT NOT NULL, agency TEXT NOT NULL, record BLOB NOT NULL, "
-            "schema BLOB NOT NULL)"
-        )
-        self._db.executescript("""
+        self._db = StateDB(where)
+        self._db.script(f"""
+            CREATE TABLE IF NOT EXISTS referrals (referral_id TEXT PRIMARY KEY,
+                referral BLOB NOT NULL, schema BLOB NOT NULL, state TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS responses (response_id TEXT PRIMARY KEY,
+                referral_id TEXT NOT NULL, agency TEXT NOT NULL, record BLOB NOT NULL,
+                schema BLOB NOT NULL{self._db.arrival_column});
             CREATE TABLE IF NOT EXISTS contacts (source TEXT NOT NULL, source_reference TEXT
                 NOT NULL, referral_id TEXT NOT NULL, PRIMARY KEY (source, source_reference));
             CREATE TABLE IF NOT EXISTS children (pseudonym TEXT NOT NULL, referral_id TEXT NOT NULL,
-                opened_at TEXT NOT NULL, PRIMARY KEY (pseudonym, referral_id));
+                opened_at TEXT NOT NULL, PRIMARY KEY (pseudonym, referral_id))
         """)
         self._lock = threading.Lock()
 
@@ -48,13 +44,13 @@ class FirewallState(GroupCommit):
         if self._grouped:
             yield
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.begin()
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.rollback()
             raise
-        self._db.execute("COMMIT")
+        self._db.commit()
 
     def referral(self, referral_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(the referral record, its state) or None."""
@@ -91,7 +87,9 @@ class FirewallState(GroupCommit):
         self._referrals.put(referral["referral_id"], data, referral)
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO referrals VALUES (?, ?, ?, ?)",
+                "INSERT INTO referrals (referral_id, referral, schema, state) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (referral_id) DO UPDATE SET referral = excluded.referral, "
+                "schema = excluded.schema, state = excluded.state",
                 (referral["referral_id"], data, sha, json.dumps(state)),
             )
 
@@ -103,7 +101,8 @@ class FirewallState(GroupCommit):
         data, sha = encoded or self.codec.encode("mash.AgencyResponse", response)
         with self._lock:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO responses (response_id, referral_id, agency, record, schema) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (response["response_id"], response["referral_id"], response["agency"], data, sha),
             )
             return cursor.rowcount == 1
@@ -111,7 +110,8 @@ class FirewallState(GroupCommit):
     def responses(self, referral_id: str) -> list[dict[str, Any]]:
         """Responses received for a referral, in arrival order."""
         rows = self._db.execute(
-            "SELECT record, schema FROM responses WHERE referral_id = ? ORDER BY rowid",
+            f"SELECT record, schema FROM responses WHERE referral_id = ? "
+            f"ORDER BY {self._db.arrival}",
             (referral_id,),
         )
         return [self.codec.decode("mash.AgencyResponse", bytes(r), bytes(s)) for r, s in rows]
@@ -128,7 +128,8 @@ class FirewallState(GroupCommit):
         """Remember that a source reference was raised into ``referral_id``."""
         with self._lock:
             self._db.execute(
-                "INSERT OR IGNORE INTO contacts VALUES (?, ?, ?)",
+                "INSERT INTO contacts (source, source_reference, referral_id) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (source, source_reference, referral_id),
             )
 
@@ -136,7 +137,8 @@ class FirewallState(GroupCommit):
         """Index a referral by its children's pseudonyms (never their names)."""
         with self._lock:
             self._db.executemany(
-                "INSERT OR IGNORE INTO children VALUES (?, ?, ?)",
+                "INSERT INTO children (pseudonym, referral_id, opened_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [(p, referral_id, opened_at) for p in pseudonyms],
             )
 

@@ -30,7 +30,7 @@ from hub.errors import MessageRejected, RejectReason
 from hub.ids import name_id
 from hub.keys import KeyRing
 from hub.quarantine import Inbox
-from hub.replay import SqliteSeenMessages
+from hub.replay import DurableSeenMessages
 from hub.runtime.health import HealthServer
 from hub.runtime.metrics import ServiceMetrics
 from hub.runtime.settings import ServiceSettings
@@ -361,7 +361,7 @@ class ServiceRunner:
                 loop.add_signal_handler(sig, self.request_stop)
         kafka = self.settings.kafka
         assert kafka is not None, "resolve Kafka settings before running"
-        seen = SqliteSeenMessages(self.settings.state_dir(self.handler.name) / "seen.db")
+        seen = DurableSeenMessages(self.settings.state_store(self.handler.name, "seen.db"))
         publisher = KafkaPublisher(kafka)
         group = self.topology.group_prefix(self.handler.principal) + self.handler.name
         # Range assignment co-partitions the inputs: partition i of every input topic goes to
@@ -387,6 +387,8 @@ class ServiceRunner:
         try:
             await self._retry("connect", publisher.start)
             await self._retry("subscribe", subscription.start)
+            if hasattr(self.handler, "owns"):  # time-driven work: one instance per referral
+                self.handler.owns = lambda key: subscription.owns(key.encode())
             self.started.set()
             log.info(
                 "service_started",

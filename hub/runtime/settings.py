@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.paths import mash_home
 from hub.settings import KafkaSettings
+from hub.statedb import PostgresState, StateWhere, schema_for
 
 
 class ServiceSettings(BaseSettings):
@@ -48,6 +49,13 @@ class ServiceSettings(BaseSettings):
         default=60.0, gt=0, description="no successful poll for this long: not live"
     )
     kafka: KafkaSettings | None = Field(default=None, description="None: the local broker")
+    state_url: str | None = Field(
+        default=None,
+        pattern=r"^postgres(ql)?://",
+        description="postgresql://... : the service's state (cases, replay protection) in a "
+        "schema of its own there, shared by its instances on every host; None: SQLite files in "
+        "the state folder (one host)",
+    )
     nice: int = Field(
         default=0,
         ge=0,
@@ -63,6 +71,14 @@ class ServiceSettings(BaseSettings):
         """Settings from a YAML file, with environment variables still taking precedence."""
         data = yaml.safe_load(path.read_text()) or {}
         return cls(**{**data, **overrides})
+
+    def state_store(self, service: str, filename: str) -> StateWhere:
+        """Where one of this service's stores lives: its schema in PostgreSQL when state_url
+        is set, else ``filename`` in its state folder."""
+        folder = f"{self.namespace}.{service}" if self.namespace else service
+        if self.state_url:
+            return PostgresState(self.state_url, schema_for(folder))
+        return self.state_dir(service) / filename
 
     def state_dir(self, service: str) -> Path:
         """Where this service keeps its databases."""

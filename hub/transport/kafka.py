@@ -74,6 +74,7 @@ class KafkaSubscription:
             **options,
         )
         self._next: dict[tuple[str, int], int] = {}
+        self._partitioner = KeyPartitioner()
 
     async def start(self) -> None:
         """Connect, authenticate and join the group."""
@@ -121,6 +122,18 @@ class KafkaSubscription:
             last[tp] = max(last.get(tp, -1), m.offset)
         if last:
             await self._consumer.commit({tp: offset + 1 for tp, offset in last.items()})
+
+    def owns(self, key: bytes) -> bool:
+        """Whether this member now holds the partition that messages keyed ``key`` go to (on
+        one of its topics; range assignment gives it that partition of every input topic):
+        for work no message triggers, such as a deadline, which one instance must do."""
+        topic = next(iter(sorted(self._consumer.subscription())), None)
+        partitions = self._consumer.partitions_for_topic(topic) if topic else None
+        if not partitions:
+            return False
+        ordered = sorted(partitions)
+        chosen = self._partitioner(key, ordered, ordered)
+        return TopicPartition(topic, chosen) in self._consumer.assignment()
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Messages between the consumer's position and the end of each assigned partition."""

@@ -1,0 +1,140 @@
+"""A service's state database: SQLite in the state folder (one host), or a schema of its own
+in PostgreSQL, which every instance of the service shares on any host (scale-out across hosts:
+whichever instance a referral's partition moves to finds its state)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from hub.sqlite import open_durable
+
+_POSTGRES_URL = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True)
+class PostgresState:
+    """Where a store lives in PostgreSQL: the server and the service's own schema."""
+
+    url: str
+    schema: str
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(_POSTGRES_URL):
+            raise ValueError("a PostgreSQL state URL starts with postgresql://")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.schema):
+            raise ValueError(f"not a usable schema name: {self.schema!r}")
+
+
+StateWhere = Path | PostgresState
+
+
+class Cursor(Protocol):
+    """What a statement gives back on either database."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed."""
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+
+    def __iter__(self) -> Iterator[Any]:
+        """The rows one by one."""
+
+
+def schema_for(service: str) -> str:
+    """A service's folder name (``firewall``, ``adapter-police``, ``ns.collator``) as the name
+    of its PostgreSQL schema."""
+    name = re.sub(r"[^a-z0-9_]", "_", service.lower())
+    return name if re.match(r"[a-z_]", name) else f"s_{name}"
+
+
+class StateDB:
+    """One connection, SQLite's statements (``?`` marks, ``ON CONFLICT`` upserts) on either
+    database; writes outside begin()/commit() are committed one by one."""
+
+    dialect: Literal["sqlite", "postgresql"]
+
+    def __init__(self, where: StateWhere) -> None:
+        self._db: Any
+        if isinstance(where, PostgresState):
+            import psycopg
+
+            self.dialect = "postgresql"
+            self._db = psycopg.connect(where.url, autocommit=True)
+            self._db.execute("SELECT pg_advisory_lock(4243)")  # instances start together
+            try:
+                self._db.execute(f'CREATE SCHEMA IF NOT EXISTS "{where.schema}"')
+            finally:
+                self._db.execute("SELECT pg_advisory_unlock(4243)")
+            self._db.execute(f'SET search_path TO "{where.schema}"')
+        else:
+            self.dialect = "sqlite"
+            self._db = open_durable(where)
+
+    @property
+    def arrival(self) -> str:
+        """The column that orders a table's rows as they were inserted."""
+        return "rowid" if self.dialect == "sqlite" else "arrival"
+
+    @property
+    def arrival_column(self) -> str:
+        """DDL for that column (SQLite has its rowid already)."""
+        return "" if self.dialect == "sqlite" else ", arrival BIGSERIAL"
+
+    def _sql(self, statement: str) -> str:
+        if self.dialect == "sqlite":
+            return statement
+        return statement.replace("?", "%s").replace(" BLOB", " BYTEA")
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement; its cursor."""
+        cursor: Cursor = self._db.execute(self._sql(statement), tuple(params))
+        return cursor
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each row."""
+        if rows:
+            self._db.cursor().executemany(self._sql(statement), rows)
+
+    def script(self, statements: str) -> None:
+        """Create tables and indexes (``;``-separated, no parameters), idempotently."""
+        parts = [s.strip() for s in statements.split(";") if s.strip()]
+        if self.dialect == "sqlite":
+            for statement in parts:
+                self._db.execute(statement)
+            return
+        self._db.execute("SELECT pg_advisory_lock(4243)")  # two instances creating at once
+        try:
+            for statement in parts:
+                self._db.execute(self._sql(statement))
+        finally:
+            self._db.execute("SELECT pg_advisory_unlock(4243)")
+
+    def begin(self) -> None:
+        """Open a transaction (SQLite takes its write lock at once)."""
+        self._db.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+
+    def commit(self) -> None:
+        """Make the transaction durable."""
+        self._db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Undo the transaction."""
+        self._db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+
+def is_postgres_url(value: str | None) -> bool:
+    """Whether ``value`` names a PostgreSQL server."""
+    return bool(value) and str(value).startswith(_POSTGRES_URL)

@@ -1,0 +1,99 @@
+"""The services' state stores behave alike in SQLite and in PostgreSQL, where every instance of
+a service shares one schema: replay protection, an adapter's state, the firewall's indexes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.adapter_state import AdapterState
+from hub.firewall.state import FirewallState
+from hub.replay import DurableSeenMessages
+from hub.runtime.settings import ServiceSettings
+from hub.samples import Samples
+from hub.statedb import PostgresState, schema_for
+from tests.conftest import Where
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def test_replay_store_remembers_across_instances_and_prunes_expired(where: Where) -> None:
+    """An id one instance remembered is seen by another on the same store; remembering it
+    again is harmless; pruning forgets exactly the expired ids."""
+    first, second = DurableSeenMessages(where("seen")), DurableSeenMessages(where("seen"))
+    first.remember_many([("m-1", T0 + timedelta(days=7)), ("m-2", T0 - timedelta(seconds=1))])
+    first.remember("m-1", T0 + timedelta(days=7))
+    assert second.seen("m-1") and second.seen("m-2") and not second.seen("m-3")
+    assert second.prune(T0) == 1
+    assert first.seen("m-1") and not first.seen("m-2")
+    first.close()
+    second.close()
+
+
+def test_adapter_state_keeps_outcomes_and_receipts_once(where: Where) -> None:
+    """A concern's outcome is replaced by its latest; feedback is kept once, in order, and a
+    reopened store reads it back."""
+    state = AdapterState(where("adapter"))
+    state.mark("PPN-1", None, "invalid", "no child named", T0)
+    state.mark("PPN-1", "r-1", "raised", "", T0 + timedelta(minutes=1))
+    state.mark("PPN-2", "r-2", "raised", "", T0 + timedelta(minutes=2))
+    assert state.handled() == {"PPN-1", "PPN-2"}
+    assert [(r["source_reference"], r["status"]) for r in state.raised()] == [
+        ("PPN-1", "raised"),
+        ("PPN-2", "raised"),
+    ]
+    first, second = Samples().feedback(), Samples(seed=8).feedback()
+    assert state.receive("f-1", "mash.Feedback", first, T0)
+    assert not state.receive("f-1", "mash.Feedback", first, T0)  # a redelivery
+    assert state.receive("f-2", "mash.Feedback", second, T0)  # same time: arrival order
+    state.close()
+    again = AdapterState(where("adapter"))
+    assert again.received("mash.Feedback") == [first, second]
+    again.close()
+
+
+def test_firewall_indexes_contacts_children_and_responses(where: Where) -> None:
+    """A source reference maps to the first referral raised from it; children's pseudonyms
+    find recent referrals newest first; responses come back in arrival order."""
+    state = FirewallState(where("firewall"))
+    state.add_source("POLICE", "PPN-9", "r-1")
+    state.add_source("POLICE", "PPN-9", "r-2")  # the same incident again: the first stays
+    assert state.referral_for_source("POLICE", "PPN-9") == "r-1"
+    assert state.referral_for_source("POLICE", "PPN-0") is None
+    state.index_children("r-old", ["p-a"], "2026-11-01T00:00:00+00:00")
+    state.index_children("r-1", ["p-a", "p-b"], "2026-11-23T00:00:00+00:00")
+    state.index_children("r-2", ["p-b"], "2026-11-24T00:00:00+00:00")
+    state.index_children("r-2", ["p-b"], "2026-11-24T00:00:00+00:00")  # idempotent
+    assert state.referrals_about(["p-a", "p-b"], "2026-11-20T00:00:00+00:00") == ["r-2", "r-1"]
+    assert state.referrals_about([], "2026-11-20T00:00:00+00:00") == []
+    answers = []
+    for i, agency in enumerate(["HOUSING", "POLICE", "HEALTH"]):
+        response = Samples(seed=i).agency_response(agency)
+        response.update(referral_id="r-1", response_id=f"resp-{9 - i}")
+        assert state.add_response(response)
+        answers.append(response)
+    assert not state.add_response(answers[0])
+    other = FirewallState(where("firewall"))
+    assert other.responses("r-1") == answers
+    other.close()
+    state.close()
+
+
+def test_settings_put_each_service_in_its_own_schema(tmp_path: Path) -> None:
+    """Without a state URL a store is a file in the service's folder; with one, a schema
+    named for the service (and the authority's namespace) on that server."""
+    local = ServiceSettings(home=tmp_path)
+    assert local.state_store("firewall", "referrals.db") == (
+        tmp_path / "state" / "firewall" / "referrals.db"
+    )
+    shared = ServiceSettings(
+        home=tmp_path, namespace="la-042", state_url="postgresql://mash@db:5432/mash"
+    )
+    assert shared.state_store("adapter-police", "seen.db") == PostgresState(
+        "postgresql://mash@db:5432/mash", "la_042_adapter_police"
+    )
+    assert schema_for("1st") == "s_1st"
+    with pytest.raises(ValueError, match="postgres"):
+        ServiceSettings(home=tmp_path, state_url="mysql://db/mash")
