@@ -6,6 +6,7 @@ arrives alone, as at the Level 3 target's 50/s).
 Reports referrals per second and per CPU-second against the crypto-only bound of the same
 messages, measured before and after each round, and with --profile where the CPU goes
 (cProfile on CPU time: waits for the broker or the disk are not counted).
+The state and the log are SQLite files unless MASH_STATE_URL / MASH_LOG_URL name PostgreSQL.
 Run: `python -m benchmarks.firewall_service [--rate 50]`."""
 
 from __future__ import annotations
@@ -340,6 +341,9 @@ def main() -> None:
     figures = measure(
         args.referrals, args.rounds, args.profile, args.breakdown, args.rate, args.window_s
     )
+    stores = FirewallSettings()  # MASH_STATE_URL / MASH_LOG_URL: PostgreSQL instead of SQLite
+    figures["state_store"] = "postgresql" if stores.state_url else "sqlite"
+    figures["log_store"] = "postgresql" if stores.log_url else "sqlite"
     print(write_results(name, figures))
     for key, value in figures.items():
         if key == "rounds":
