@@ -34,3 +34,7 @@ class DecodedCache:
         """Whether ``record`` is the very object cached (so it is already stored as is)."""
         found = self._items.get(key)
         return found is not None and found[1] is record
+
+    def clear(self) -> None:
+        """Forget every record (writes they came with were undone)."""
+        self._items.clear()

@@ -30,3 +30,9 @@ class MessageRejected(Exception):
         super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class StoreUnavailable(Exception):
+    """A database a service keeps its state or log in failed (unreachable, restarting, locked
+    by another process, disk full). Not the message's fault: the service rolls back, waits
+    and redoes the work since its last commit; nothing is quarantined."""

@@ -50,7 +50,7 @@ class DurableSeenMessages:
     in PostgreSQL, shared by every instance, so a replay is caught whichever one it reaches."""
 
     def __init__(self, where: StateWhere) -> None:
-        self._db = StateDB(where)
+        self._db = StateDB(where, "replay store")
         self._db.script(
             "CREATE TABLE IF NOT EXISTS seen (message_id TEXT PRIMARY KEY, "
             "expires_at TEXT NOT NULL)"

@@ -4,18 +4,26 @@ of a service's state (SQLite or PostgreSQL, hub.statedb)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from hub.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from hub.statedb import StateDB
 
 
+BUSY_TIMEOUT_S = 5.0  # how long a write waits for another process's lock before it is an outage
+
+
 def open_durable(path: Path) -> sqlite3.Connection:
     """A connection whose committed writes survive a crash or power loss."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
+    )
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     return db
@@ -34,6 +42,14 @@ class GroupCommit:
         if not self._grouped:
             self._db.begin()
             self._grouped = True
+
+    def rollback_group(self) -> None:
+        """Undo the grouped writes (the database failed before they were committed; the
+        messages that made them come again)."""
+        if self._grouped:
+            self._grouped = False
+            with contextlib.suppress(StoreUnavailable):  # an outage has undone them already
+                self._db.rollback()
 
     def commit_group(self) -> None:
         """Make the grouped writes durable."""

@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from hub.dbconn import Connection
 from hub.sqlite import open_durable
 
 _POSTGRES_URL = ("postgresql://", "postgres://")
@@ -62,22 +64,15 @@ class StateDB:
 
     dialect: Literal["sqlite", "postgresql"]
 
-    def __init__(self, where: StateWhere) -> None:
-        self._db: Any
+    def __init__(self, where: StateWhere, what: str = "state") -> None:
         if isinstance(where, PostgresState):
-            import psycopg
-
             self.dialect = "postgresql"
-            self._db = psycopg.connect(where.url, autocommit=True)
-            self._db.execute("SELECT pg_advisory_lock(4243)")  # instances start together
-            try:
-                self._db.execute(f'CREATE SCHEMA IF NOT EXISTS "{where.schema}"')
-            finally:
-                self._db.execute("SELECT pg_advisory_unlock(4243)")
-            self._db.execute(f'SET search_path TO "{where.schema}"')
+            name = f"{what} {where.schema}"
+            self._db = Connection(partial(_connect_postgres, where), name)
         else:
             self.dialect = "sqlite"
-            self._db = open_durable(where)
+            name = f"{what} {where.parent.name}/{where.name}"
+            self._db = Connection(partial(open_durable, where), name)
 
     @property
     def arrival(self) -> str:
@@ -96,13 +91,13 @@ class StateDB:
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
         """Run one statement; its cursor."""
-        cursor: Cursor = self._db.execute(self._sql(statement), tuple(params))
+        cursor: Cursor = self._db.execute(self._sql(statement), params)
         return cursor
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each row."""
         if rows:
-            self._db.cursor().executemany(self._sql(statement), rows)
+            self._db.executemany(self._sql(statement), rows)
 
     def script(self, statements: str) -> None:
         """Create tables and indexes (``;``-separated, no parameters), idempotently."""
@@ -127,12 +122,26 @@ class StateDB:
         self._db.execute("COMMIT")
 
     def rollback(self) -> None:
-        """Undo the transaction."""
-        self._db.execute("ROLLBACK")
+        """Undo the open transaction, if any (an outage may have ended it already)."""
+        self._db.rollback()
 
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
+
+
+def _connect_postgres(where: PostgresState) -> Any:
+    """A connection to the service's own schema (created on first use)."""
+    import psycopg
+
+    db = psycopg.connect(where.url, autocommit=True)
+    db.execute("SELECT pg_advisory_lock(4243)")  # instances start together
+    try:
+        db.execute(f'CREATE SCHEMA IF NOT EXISTS "{where.schema}"')
+    finally:
+        db.execute("SELECT pg_advisory_unlock(4243)")
+    db.execute(f'SET search_path TO "{where.schema}"')
+    return db
 
 
 def is_postgres_url(value: str | None) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.envelope import Opener
+from hub.errors import MessageRejected, RejectReason
 from hub.replay import MemorySeenMessages
 from hub.services import AdapterSettings, Built, CollatorSettings, FirewallSettings, build
 from hub.sources.generate import Population
@@ -162,3 +163,46 @@ async def running_flow(
         for built in flow.services.values():
             built.runner.request_stop()
         await asyncio.gather(*flow.tasks, return_exceptions=True)
+
+
+async def packages_for(flow: Flow, want: set[str], wait_s: float = 120) -> tuple[list[Any], int]:
+    """Packages opened by the duty manager until every referral in ``want`` has one, and how
+    many redelivered copies replay protection dropped."""
+    topic = flow.topology.topic("mash.packages")
+    opener = Opener(flow.keys.ring("dutymanager"), MemorySeenMessages())
+    group = flow.topology.group_prefix("dutymanager") + "scale-test"
+    accepted: list[Any] = []
+    dropped = 0
+    async with KafkaSubscription(flow.kafka.settings("dutymanager"), [topic], group) as sub:
+        async with asyncio.timeout(wait_s):
+            async for batch in sub.batches(timeout_ms=200):
+                for message in batch:
+                    try:
+                        accepted.append(opener.open(message.value, topic=topic).record)
+                    except MessageRejected as exc:
+                        assert exc.reason is RejectReason.REPLAY
+                        dropped += 1
+                if want <= {p["referral_id"] for p in accepted}:
+                    return accepted, dropped
+    return accepted, dropped
+
+
+def assert_one_package_each(packages: list[Any], want: set[str]) -> None:
+    """Every referral in ``want`` got exactly one first package (addendum 0), each its own."""
+    firsts = [p for p in packages if p["addendum"] == 0 and p["referral_id"] in want]
+    per_referral = {rid: sum(p["referral_id"] == rid for p in firsts) for rid in want}
+    assert set(per_referral.values()) == {1}, per_referral
+    assert len({p["package_id"] for p in firsts}) == len(want)
+
+
+def assert_log_accounts_for(url: str, keys: TestKeys, want: set[str]) -> None:
+    """The disclosure log at ``url`` names every referral in ``want`` and verifies."""
+    from hub.disclosure_log import DisclosureLog, verify_log
+
+    log = DisclosureLog(url)
+    try:
+        assert want <= {e.body["correlation_id"] for e in log.entries()}
+        report = verify_log(log, [keys.ring("firewall").signing_key.public_key()])
+        assert report.ok, report.problems
+    finally:
+        log.close()

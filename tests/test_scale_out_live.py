@@ -7,43 +7,17 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from hub.envelope import Opener
-from hub.errors import MessageRejected, RejectReason
-from hub.replay import MemorySeenMessages
 from hub.sources.generate import referral_for_household
 from hub.topology import Topology
 from hub.transport.kafka import KafkaSubscription
 from tests.brokers import KafkaCluster
-from tests.flow import Flow, running_flow
+from tests.flow import assert_log_accounts_for, assert_one_package_each, packages_for, running_flow
 from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
-
-
-async def _packages(flow: Flow, want: set[str], wait_s: float = 120) -> tuple[list[Any], int]:
-    """Packages opened by the duty manager until every referral in ``want`` has one, and how
-    many redelivered copies replay protection dropped."""
-    topic = flow.topology.topic("mash.packages")
-    opener = Opener(flow.keys.ring("dutymanager"), MemorySeenMessages())
-    group = flow.topology.group_prefix("dutymanager") + "scale-test"
-    accepted: list[Any] = []
-    dropped = 0
-    async with KafkaSubscription(flow.kafka.settings("dutymanager"), [topic], group) as sub:
-        async with asyncio.timeout(wait_s):
-            async for batch in sub.batches(timeout_ms=200):
-                for message in batch:
-                    try:
-                        accepted.append(opener.open(message.value, topic=topic).record)
-                    except MessageRejected as exc:
-                        assert exc.reason is RejectReason.REPLAY
-                        dropped += 1
-                if want <= {p["referral_id"] for p in accepted}:
-                    return accepted, dropped
-    return accepted, dropped
 
 
 async def test_firewall_instance_joins_and_leaves_mid_run(
@@ -63,12 +37,9 @@ async def test_firewall_instance_joins_and_leaves_mid_run(
         await asyncio.sleep(1)
         await flow.refer(*referrals[12:])
         want = {r["referral_id"] for r in referrals}
-        packages, _dropped = await _packages(flow, want)  # redelivered copies are dropped
+        packages, _dropped = await packages_for(flow, want)  # redelivered copies are dropped
         assert second.runner.processed > 0, "the newcomer took over partitions"
-    firsts = [p for p in packages if p["addendum"] == 0 and p["referral_id"] in want]
-    per_referral = {rid: sum(p["referral_id"] == rid for p in firsts) for rid in want}
-    assert set(per_referral.values()) == {1}, per_referral
-    assert len({p["package_id"] for p in firsts}) == len(want)
+    assert_one_package_each(packages, want)
 
 
 async def test_firewall_moves_to_another_host_with_its_state_in_postgresql(
@@ -79,8 +50,6 @@ async def test_firewall_moves_to_another_host_with_its_state_in_postgresql(
     second host assesses answers to referrals the first opened: one package each, one
     verifiable log, no state file on either host."""
     import psycopg
-
-    from hub.disclosure_log import DisclosureLog, verify_log
 
     database = "hosts_" + topology.namespace.replace("-", "_")
     with psycopg.connect(postgres_url, autocommit=True) as db:
@@ -107,20 +76,12 @@ async def test_firewall_moves_to_another_host_with_its_state_in_postgresql(
         await flow.start("police", "adapter", "police", flow.settings["police"])
         await flow.refer(*referrals[12:])
         want = {r["referral_id"] for r in referrals}
-        packages, _dropped = await _packages(flow, want)
+        packages, _dropped = await packages_for(flow, want)
         assert opened_by_first > 0 and second.runner.processed > 0
-    firsts = [p for p in packages if p["addendum"] == 0 and p["referral_id"] in want]
-    per_referral = {rid: sum(p["referral_id"] == rid for p in firsts) for rid in want}
-    assert set(per_referral.values()) == {1}, per_referral
+    assert_one_package_each(packages, want)
     assert not list(host_2.rglob("*.db")), "the second host kept state of its own"
     assert not list((host_1 / "state").rglob("*.db")), "a service kept state in SQLite"
-    log = DisclosureLog(url)
-    try:
-        assert want <= {e.body["correlation_id"] for e in log.entries()}
-        report = verify_log(log, [keys.ring("firewall").signing_key.public_key()])
-        assert report.ok, report.problems
-    finally:
-        log.close()
+    assert_log_accounts_for(url, keys, want)
 
 
 async def test_each_referral_has_one_owner_in_the_group(

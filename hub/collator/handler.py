@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 from hub.collator.package import assemble
 from hub.collator.state import CollatorState
 from hub.envelope import Opened
-from hub.errors import MessageRejected, RejectReason
+from hub.errors import MessageRejected, RejectReason, StoreUnavailable
 from hub.runtime.service import Outgoing
 from hub.timescales import Timescales, chaser_times
 from hub.transport.base import Consumed
@@ -44,7 +44,10 @@ class OpenReferrals(Collector):
             "mash_referrals_open", "Referrals awaiting their package", labels=["level"]
         )
         counts = dict.fromkeys(("NFA", "LEVEL_1", "LEVEL_2", "LEVEL_3"), 0)
-        counts.update(self.state.open_by_level())
+        try:
+            counts.update(self.state.open_by_level())
+        except StoreUnavailable:  # the database is down: no figure rather than a false zero
+            return
         for level, count in counts.items():
             gauge.add_metric([level], count)
         yield gauge
@@ -113,6 +116,11 @@ class CollatorHandler:
     def flush(self) -> None:
         """Make the batch's writes durable (the runner calls it before sending outputs)."""
         self.state.commit_group()
+
+    def rollback(self) -> None:
+        """Undo the batch's writes: a database failed before they were durable, so none of
+        their outputs was sent; the messages come again."""
+        self.state.rollback_group()
 
     async def handle(self, opened: Opened, message: Consumed) -> list[Outgoing]:
         """CaseOpened starts or re-plans a clock; DisclosedInformation fills the package."""

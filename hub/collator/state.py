@@ -141,6 +141,11 @@ class CollatorState(GroupCommit):
                 (addendum, referral_id),
             )
 
+    def rollback_group(self) -> None:
+        """Undo the grouped writes, and forget decoded referrals they may have changed."""
+        super().rollback_group()
+        self._referrals.clear()
+
     def close(self) -> None:
         """Close the database."""
         self._db.close()

@@ -3,18 +3,22 @@ leaf and into a hash chain; triggers make the database itself refuse UPDATE and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from hub.dbconn import Connection
 from hub.disclosure_log.checkpoint import Checkpoint
 from hub.disclosure_log.dialects import POSTGRES, SQLITE
 from hub.disclosure_log.merkle import Frontier, chain_hash, leaf_hash
+from hub.errors import StoreUnavailable
 from hub.sqlite import open_durable
 
 GENESIS = b"\x00" * 32
@@ -43,6 +47,32 @@ class StoredEntry:
     chain: bytes
 
 
+def _connect_postgres(url: str) -> Any:
+    """A connection to the log's database, its tables created on first use."""
+    import psycopg
+
+    db = psycopg.connect(url, autocommit=True)
+    db.execute("SELECT pg_advisory_lock(4242)")
+    try:
+        db.execute(POSTGRES.schema)
+    finally:
+        db.execute("SELECT pg_advisory_unlock(4242)")
+    return db
+
+
+def _connect_sqlite(path: Path) -> sqlite3.Connection:
+    db = open_durable(path)
+    db.executescript(SQLITE.schema)
+    return db
+
+
+def _psycopg_error() -> type[Exception]:
+    import psycopg
+
+    error: type[Exception] = psycopg.Error
+    return error
+
+
 class DisclosureLog:
     """Append-only disclosure log over SQLite (a path) or PostgreSQL (a postgresql:// URL)."""
 
@@ -53,26 +83,16 @@ class DisclosureLog:
         # Subject lookups are indexed per (pseudonym, referral), not per entry: a response's
         # dozen entries name the same people, and the pairs written lately need no new write.
         self._indexed: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._db: Any
         if isinstance(where, str) and where.startswith(("postgresql://", "postgres://")):
-            import psycopg
-
             self.path = None
             self.dialect = POSTGRES
-            self._db = psycopg.connect(where, autocommit=True)
-            with self._lock:
-                self._db.execute("SELECT pg_advisory_lock(4242)")
-                try:
-                    self._db.execute(POSTGRES.schema)
-                finally:
-                    self._db.execute("SELECT pg_advisory_unlock(4242)")
-            self._errors: tuple[type[Exception], ...] = (psycopg.Error,)
+            self._db = Connection(partial(_connect_postgres, where), "disclosure log")
+            self._errors: tuple[type[Exception], ...] = (_psycopg_error(),)
             return
         path = Path(where)
         self.path = path
         self.dialect = SQLITE
-        self._db = open_durable(path)
-        self._db.executescript(SQLITE.schema)
+        self._db = Connection(partial(_connect_sqlite, path), "disclosure log")
         self._errors = (sqlite3.DatabaseError,)
 
     def _q(self, statement: str, params: Sequence[Any] = ()) -> Any:
@@ -133,16 +153,17 @@ class DisclosureLog:
                         if (p, entry["correlation_id"]) not in self._indexed:
                             pairs[p, entry["correlation_id"]] = None
                 if rows:
-                    self._db.cursor().executemany(
+                    self._db.executemany(
                         self.dialect.sql("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)"), rows
                     )
                 if pairs:
-                    self._db.cursor().executemany(self.dialect.insert_subject, list(pairs))
+                    self._db.executemany(self.dialect.insert_subject, list(pairs))
                 added = len(rows)
                 self._db.execute("COMMIT")
                 self._remember_indexed(pairs)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                with contextlib.suppress(StoreUnavailable):  # the outage undid it already
+                    self._db.rollback()
                 raise
             if rows and self._frontier.size == rows[0][0] - 1:  # up to date: extend in memory
                 for row in rows:

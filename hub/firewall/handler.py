@@ -128,6 +128,12 @@ class FirewallHandler:
             self.log.append(self._pending)
             self._pending = []
 
+    def rollback(self) -> None:
+        """Undo the batch's state and forget its pending log entries: a database failed
+        before they were durable, so none of their outputs was sent; the messages come again."""
+        self.state.rollback_group()
+        self._pending = []
+
     def ready(self) -> tuple[bool, str]:
         """Ready when the log database answers."""
         try:

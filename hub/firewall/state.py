@@ -155,6 +155,11 @@ class FirewallState(GroupCommit):
         )
         return [str(r) for r, _ in rows]
 
+    def rollback_group(self) -> None:
+        """Undo the grouped writes, and forget decoded referrals they may have changed."""
+        super().rollback_group()
+        self._referrals.clear()
+
     def close(self) -> None:
         """Close the database."""
         self._db.close()

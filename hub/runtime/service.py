@@ -26,7 +26,7 @@ from aiokafka.errors import KafkaError
 
 from hub.codec_parts import Shared
 from hub.envelope import Opened, Opener, Sealer
-from hub.errors import MessageRejected, RejectReason
+from hub.errors import MessageRejected, RejectReason, StoreUnavailable
 from hub.ids import name_id
 from hub.keys import KeyRing
 from hub.quarantine import Inbox
@@ -57,6 +57,8 @@ class Outgoing:
 
 Sealed = tuple[str, bytes, bytes]  # topic, sealed bytes, key
 Position = tuple[str, int, int]  # topic, partition, offset
+OUTAGE_FIRST_WAIT_S = 0.5  # after a database outage, before trying again (then doubling)
+OUTAGE_MAX_WAIT_S = 10.0
 URGENT_TOPICS = frozenset({"mash.notifications"})
 LOOK_S = 0.01  # how often a long batch looks for priority input that arrived meanwhile
 # Event-loop turns given to the consumer's fetcher and the producer's sender after each
@@ -79,6 +81,22 @@ class Batch:
     ids: set[str] = field(default_factory=set)  # every message id of the consumed batch
     started: float = field(default_factory=time.perf_counter)
     urgent: bool = False  # holds a Level 3 notification: send now, never wait for the batch
+
+
+@dataclass
+class Progress:
+    """How far one consumed batch got, so that after a database outage what was sent is kept
+    and the rest is fetched again."""
+
+    consumed: list[Consumed]  # the batch, and urgent input that joined it
+    done: list[Consumed] = field(default_factory=list)  # handled, in order
+    sent: int = 0  # how many of ``done`` had their outputs flushed and sent
+    opened: list[Opened] = field(default_factory=list)  # the opened messages among them
+
+    def flushed(self, work: Batch) -> None:
+        """Everything handled so far is flushed: ``work``'s outputs are on their way."""
+        self.sent = len(self.done)
+        self.opened += work.opened
 
 
 class Handler(Protocol):
@@ -194,6 +212,8 @@ class ServiceRunner:
         self._logical = {topology.topic(t): t for t in handler.accepts}
         self.sealer = Sealer(ring, clock=clock)
         self.processed = 0
+        self._outage_reason: str | None = None  # a database failed; cleared by a good batch
+        self._outage_delay = OUTAGE_FIRST_WAIT_S
         self._flush_handler = getattr(handler, "flush", None)
         if self._flush_handler is not None:
             handler.group_commit = True  # type: ignore[attr-defined]
@@ -211,6 +231,8 @@ class ServiceRunner:
             return False, "starting"
         if self.stopping.is_set():
             return False, "stopping"
+        if self._outage_reason is not None:
+            return False, self._outage_reason
         return self.handler.ready()
 
     def request_stop(self) -> None:
@@ -290,7 +312,7 @@ class ServiceRunner:
         for attempt in range(1, self.handler_attempts + 1):
             try:
                 return await self.handler.handle(opened, message)
-            except MessageRejected:
+            except (MessageRejected, StoreUnavailable):  # the database's fault: redone later
                 raise
             except Exception as exc:  # a bug or a poison message: retry, then quarantine
                 log.error(
@@ -397,7 +419,11 @@ class ServiceRunner:
                 topics=sorted(self._logical),
             )
             await self._loop(inbox, publisher, subscription)
-            final = await self.handler.drain(self.clock())
+            try:
+                final = await self.handler.drain(self.clock())
+            except StoreUnavailable as exc:  # e.g. no final checkpoint: the next run makes it
+                log.warning("drain_skipped", service=self.handler.name, error=str(exc))
+                final = []
             if final:
                 with contextlib.suppress(KafkaError):
                     await asyncio.wait_for(
@@ -422,54 +448,115 @@ class ServiceRunner:
                 await asyncio.sleep(0.5)
                 continue
             self.metrics.last_poll.set(time.time())
-            done: list[Consumed] = []
-            work, inflight, opened = Batch(), list[asyncio.Task[None]](), list[Opened]()
-            # The lane (priority topics) is handled before the rest of the batch.
-            first, others = split_lane(batch, self._priority)
-            rest = deque(others)
-            early: dict[Position, Opened | None] = {}  # lane messages opened on arrival
-            ranks: dict[Position, int] = {}  # and their urgency
-            lane = await self._arrange(deque(), first, inbox, early, ranks)
-            looked = time.perf_counter()
+            progress = Progress(list(batch))
             try:
-                while (lane or rest) and not self.stopping.is_set():
-                    message = lane.popleft() if lane else rest.popleft()
-                    await self._process(inbox, message, work, early)
-                    done.append(message)
-                    if flush_due(
-                        work,
-                        time.perf_counter(),
-                        self.settings.flush_ms / 1000,
-                        ranks.get(_position(message)),
-                        ranks.get(_position(lane[0])) if lane else None,
-                        self.settings.urgent_run_ms / 1000,
-                    ):
-                        await self._flush(inbox, publisher, work, inflight)  # latency bounded
-                        opened += work.opened
-                        work = Batch(ids=work.ids)  # a repeat later in the batch is a replay
-                    for _ in range(YIELDS_PER_MESSAGE):  # the fetcher and sender move on
-                        await asyncio.sleep(0)
-                    if self._priority and (lane or rest) and time.perf_counter() - looked >= LOOK_S:
-                        arrived = await subscription.fetched_now(self._priority)
-                        if arrived:  # priority input that arrived meanwhile joins the lane
-                            lane = await self._arrange(lane, arrived, inbox, early, ranks)
-                        looked = time.perf_counter()
-                await self._flush(inbox, publisher, work, inflight)
-                opened += work.opened
-            finally:
-                await asyncio.gather(*inflight)  # every output acknowledged before offsets
-            inbox.processed_all(opened)  # one durable write for the whole batch
-            done = committable(done, [*lane, *rest])  # a stop mid-batch: the rest comes again
-            if done:
-                await self._retry("commit", lambda d=done: subscription.commit(d))  # type: ignore[misc]
-            for tp, behind in subscription.lag().items():
-                self.metrics.lag(tp[0], str(tp[1])).set(behind)
-            due = await self.handler.tick(self.clock())
-            if due:
-                await self._publish(publisher, due, f"tick:{uuid.uuid4()}")
-                acknowledged = getattr(self.handler, "published", None)
-                if acknowledged is not None:
-                    acknowledged(due)  # e.g. an adapter marks its concerns raised
+                await self._batch(inbox, publisher, subscription, progress)
+                progress = Progress([])  # committed: nothing of it to redo
+                await self._tick(publisher)
+            except StoreUnavailable as exc:
+                await self._outage(exc, inbox, subscription, progress)
+                continue
+            if self._outage_reason is not None:
+                log.info("store_recovered", service=self.handler.name)
+                self._outage_reason, self._outage_delay = None, OUTAGE_FIRST_WAIT_S
+
+    async def _batch(
+        self,
+        inbox: Inbox,
+        publisher: KafkaPublisher,
+        subscription: KafkaSubscription,
+        progress: Progress,
+    ) -> None:
+        """Handle one consumed batch (and urgent input arriving meanwhile), flushing as due,
+        then record it processed and commit its offsets; ``progress`` says how far it got."""
+        work, inflight, done = Batch(), list[asyncio.Task[None]](), progress.done
+        # The lane (priority topics) is handled before the rest of the batch.
+        first, others = split_lane(progress.consumed, self._priority)
+        rest = deque(others)
+        early: dict[Position, Opened | None] = {}  # lane messages opened on arrival
+        ranks: dict[Position, int] = {}  # and their urgency
+        lane = await self._arrange(deque(), first, inbox, early, ranks)
+        looked = time.perf_counter()
+        try:
+            while (lane or rest) and not self.stopping.is_set():
+                message = lane.popleft() if lane else rest.popleft()
+                await self._process(inbox, message, work, early)
+                done.append(message)
+                if flush_due(
+                    work,
+                    time.perf_counter(),
+                    self.settings.flush_ms / 1000,
+                    ranks.get(_position(message)),
+                    ranks.get(_position(lane[0])) if lane else None,
+                    self.settings.urgent_run_ms / 1000,
+                ):
+                    await self._flush(inbox, publisher, work, inflight)  # latency bounded
+                    progress.flushed(work)
+                    work = Batch(ids=work.ids)  # a repeat later in the batch is a replay
+                for _ in range(YIELDS_PER_MESSAGE):  # the fetcher and sender move on
+                    await asyncio.sleep(0)
+                if self._priority and (lane or rest) and time.perf_counter() - looked >= LOOK_S:
+                    arrived = await subscription.fetched_now(self._priority)
+                    if arrived:  # priority input that arrived meanwhile joins the lane
+                        progress.consumed += arrived
+                        lane = await self._arrange(lane, arrived, inbox, early, ranks)
+                    looked = time.perf_counter()
+            await self._flush(inbox, publisher, work, inflight)
+            progress.flushed(work)
+        finally:
+            await asyncio.gather(*inflight)  # every output acknowledged before offsets
+        inbox.processed_all(progress.opened)  # one durable write for the whole batch
+        ready = committable(done, [*lane, *rest])  # a stop mid-batch: the rest comes again
+        if ready:
+            await self._retry("commit", lambda: subscription.commit(ready))
+        for tp, behind in subscription.lag().items():
+            self.metrics.lag(tp[0], str(tp[1])).set(behind)
+
+    async def _tick(self, publisher: KafkaPublisher) -> None:
+        """Outputs due to time passing, sealed and sent (an adapter then marks them raised)."""
+        due = await self.handler.tick(self.clock())
+        if due:
+            await self._publish(publisher, due, f"tick:{uuid.uuid4()}")
+            acknowledged = getattr(self.handler, "published", None)
+            if acknowledged is not None:
+                acknowledged(due)  # e.g. an adapter marks its concerns raised
+
+    async def _outage(
+        self,
+        exc: StoreUnavailable,
+        inbox: Inbox,
+        subscription: KafkaSubscription,
+        progress: Progress,
+    ) -> None:
+        """A database failed mid-batch: undo the writes not yet committed (their outputs were
+        never sent), keep what was flushed and sent, fetch the rest again, and wait (doubling
+        up to OUTAGE_MAX_WAIT_S, not ready meanwhile) before trying again."""
+        rollback = getattr(self.handler, "rollback", None)
+        if rollback is not None:
+            rollback()
+        sent = progress.done[: progress.sent]
+        sent_at = {_position(m) for m in sent}
+        kept = committable(sent, [m for m in progress.consumed if _position(m) not in sent_at])
+        if kept:
+            with contextlib.suppress(StoreUnavailable):  # else a replay of them is redone
+                inbox.processed_all(progress.opened)
+            with contextlib.suppress(KafkaError):  # else they come again, redone idempotently
+                await subscription.commit(kept)
+        kept_at = {_position(m) for m in kept}
+        redo = [m for m in progress.consumed if _position(m) not in kept_at]
+        subscription.rewind(redo)
+        self.metrics.retries.inc()
+        self._outage_reason = str(exc)
+        log.warning(
+            "store_unavailable",
+            service=self.handler.name,
+            error=str(exc),
+            redo=len(redo),
+            retry_in_s=self._outage_delay,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), self._outage_delay)
+        self._outage_delay = min(self._outage_delay * 2, OUTAGE_MAX_WAIT_S)
 
     async def _arrange(
         self,

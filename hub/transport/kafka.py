@@ -123,6 +123,20 @@ class KafkaSubscription:
         if last:
             await self._consumer.commit({tp: offset + 1 for tp, offset in last.items()})
 
+    def rewind(self, messages: Sequence[Consumed]) -> None:
+        """Fetch ``messages`` again (the work on them was undone): each partition still
+        assigned goes back to its first of them; a partition that moved to another member
+        resumes there from the committed offset anyway."""
+        first: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            first[tp] = min(first.get(tp, m.offset), m.offset)
+        assigned = self._consumer.assignment()
+        for tp, offset in first.items():
+            if tp in assigned:
+                self._consumer.seek(tp, offset)
+                self._next[(tp.topic, tp.partition)] = offset
+
     def owns(self, key: bytes) -> bool:
         """Whether this member now holds the partition that messages keyed ``key`` go to (on
         one of its topics; range assignment gives it that partition of every input topic):
