@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,13 +45,35 @@ class GroupCommit:
             self._db.begin()
             self._grouped = True
 
+    @contextmanager
+    def message_scope(self) -> Iterator[None]:
+        """One message's writes within the group: if handling it fails, they alone are undone
+        (and in PostgreSQL the group's transaction, aborted by a failed statement, goes on)."""
+        if not self._grouped:
+            yield
+            return
+        self._db.execute("SAVEPOINT message")
+        try:
+            yield
+        except BaseException:
+            self._forget()
+            with contextlib.suppress(StoreUnavailable):  # an outage has undone the group
+                self._db.execute("ROLLBACK TO SAVEPOINT message")
+                self._db.execute("RELEASE SAVEPOINT message")
+            raise
+        self._db.execute("RELEASE SAVEPOINT message")
+
     def rollback_group(self) -> None:
         """Undo the grouped writes (the database failed before they were committed; the
         messages that made them come again)."""
         if self._grouped:
             self._grouped = False
+            self._forget()
             with contextlib.suppress(StoreUnavailable):  # an outage has undone them already
                 self._db.rollback()
+
+    def _forget(self) -> None:
+        """Drop whatever the store keeps in memory of writes being undone."""
 
     def commit_group(self) -> None:
         """Make the grouped writes durable."""

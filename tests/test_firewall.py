@@ -166,3 +166,59 @@ def test_child_pseudonyms_reuse_the_pseudonyms_already_made() -> None:
     assert fresh and child_pseudonyms(key, referral, known) == fresh
     child = next(s["subject_id"] for s in referral["subjects"] if s["role"] == "CHILD")
     assert child_pseudonyms(key, referral, {k: v for k, v in known.items() if k != child}) == fresh
+
+
+def test_a_message_whose_handling_fails_leaves_no_trace_in_the_batch(
+    tmp_path: Path, keys: TestKeys, where: Where, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Handled in a group (as the runner does), a referral whose handling fails after its
+    state was written leaves neither state nor log entries, while the batch's other
+    messages commit; handled again, it opens its case."""
+    handler = _handler(tmp_path, keys, where)
+    handler.group_commit = True
+    samples = Samples()
+    kept, failing = samples.referral("LEVEL_2"), samples.referral("LEVEL_3")
+    opened, message = _opened(keys, "intake", "mash.Referral", kept, "mash.referrals")
+    asyncio.run(handler.handle(opened, message))
+    pending = len(handler._pending)
+    real = handler._request_outputs
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("a bug after the state was written")
+
+    monkeypatch.setattr(handler, "_request_outputs", broken)
+    bad, bad_message = _opened(keys, "intake", "mash.Referral", failing, "mash.referrals")
+    with pytest.raises(RuntimeError):
+        asyncio.run(handler.handle(bad, bad_message))
+    assert len(handler._pending) == pending
+    handler.flush()
+    assert handler.state.referral(kept["referral_id"]) is not None
+    assert handler.state.referral(failing["referral_id"]) is None
+    logged = {e.body["correlation_id"] for e in handler.log.entries()}
+    assert kept["referral_id"] in logged and failing["referral_id"] not in logged
+    monkeypatch.setattr(handler, "_request_outputs", real)
+    outputs = asyncio.run(handler.handle(bad, bad_message))
+    handler.flush()
+    assert "mash.notifications" in {o.topic for o in outputs}
+    assert handler.state.referral(failing["referral_id"]) is not None
+    handler.close()
+
+
+def test_a_failed_statement_does_not_spoil_the_batch(where: Where) -> None:
+    """In a group, a message's statement that the database refuses is undone with that
+    message alone (PostgreSQL would otherwise abort the whole transaction and drop every
+    write of the batch at its commit)."""
+    state = FirewallState(where("s.db"))
+    state.begin_group()
+    with state.message_scope():
+        state.index_children("r-1", ["child-1"], "2026-11-24T09:00:00+00:00")
+    with pytest.raises(Exception, match=r"(?i)not.null"), state.message_scope():
+        state.index_children("r-2", ["child-1"], "2026-11-24T09:01:00+00:00")
+        state._db.execute("INSERT INTO children (pseudonym) VALUES (?)", ("child-1",))
+    with state.message_scope():
+        state.index_children("r-3", ["child-1"], "2026-11-24T09:02:00+00:00")
+    state.commit_group()
+    other = FirewallState(where("s.db"))
+    assert other.referrals_about(["child-1"], "2026-01-01") == ["r-3", "r-1"]
+    state.close()
+    other.close()

@@ -130,6 +130,10 @@ class CollatorHandler:
             raise MessageRejected(
                 RejectReason.INVALID_CONTENT, "the collator accepts input from the firewall only"
             )
+        with self.state.message_scope():  # a failure leaves none of this message's writes
+            return self._dispatch(opened)
+
+    def _dispatch(self, opened: Opened) -> list[Outgoing]:
         if opened.header.schema_name == "mash.CaseOpened":
             return self.on_case(opened.record)
         if opened.header.schema_name == "mash.CaseDecision":

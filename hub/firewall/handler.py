@@ -151,6 +151,15 @@ class FirewallHandler:
         """Dispatch on the message type."""
         if self.group_commit:
             self.state.begin_group()
+        logged = len(self._pending)
+        try:
+            with self.state.message_scope():  # a failure leaves none of this message's writes
+                return self._dispatch(opened, message)
+        except BaseException:
+            del self._pending[logged:]  # nor its log entries
+            raise
+
+    def _dispatch(self, opened: Opened, message: Consumed) -> list[Outgoing]:
         schema = opened.header.schema_name
         if schema == "mash.Referral":
             return self.on_referral(opened, message)

@@ -155,9 +155,8 @@ class FirewallState(GroupCommit):
         )
         return [str(r) for r, _ in rows]
 
-    def rollback_group(self) -> None:
-        """Undo the grouped writes, and forget decoded referrals they may have changed."""
-        super().rollback_group()
+    def _forget(self) -> None:
+        """Forget decoded referrals: writes being undone may have changed them."""
         self._referrals.clear()
 
     def close(self) -> None:
