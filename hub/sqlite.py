@@ -39,6 +39,13 @@ class GroupCommit:
     _db: StateDB
     _grouped: bool = False
 
+    @property
+    def _for_update(self) -> str:
+        """What a read of a row about to be changed ends with: in PostgreSQL within a group,
+        FOR UPDATE, so the row stays locked until the group commits and two instances never
+        overwrite each other's change (SQLite's group holds the whole write lock already)."""
+        return " FOR UPDATE" if self._grouped and self._db.dialect == "postgresql" else ""
+
     def begin_group(self) -> None:
         """Hold every write until commit_group()."""
         if not self._grouped:

@@ -97,3 +97,43 @@ def test_settings_put_each_service_in_its_own_schema(tmp_path: Path) -> None:
     assert schema_for("1st") == "s_1st"
     with pytest.raises(ValueError, match="postgres"):
         ServiceSettings(home=tmp_path, state_url="mysql://db/mash")
+
+
+def test_an_instance_changing_a_referral_holds_it_until_its_batch_commits(
+    postgres_url: str,
+) -> None:
+    """In PostgreSQL, a firewall instance that reads a referral within its batch holds the row
+    until the batch commits: another instance's read waits and then sees the change, so
+    neither overwrites the other's (a concern linked to it, an answer to it)."""
+    import threading
+    import time
+    import uuid
+
+    where = PostgresState(postgres_url, schema_for(f"t{uuid.uuid4().hex[:12]}_held"))
+    first, second = FirewallState(where), FirewallState(where)
+    referral = Samples().referral("LEVEL_2")
+    rid = referral["referral_id"]
+    first.save(referral, {"answered": []})
+    first.begin_group()
+    found = first.referral(rid)
+    assert found is not None
+    read: dict[str, object] = {}
+
+    def other_instance() -> None:
+        second.begin_group()
+        held = second.referral(rid)
+        read["answered"], read["at"] = held and held[1]["answered"], time.monotonic()
+        second.commit_group()
+
+    thread = threading.Thread(target=other_instance)
+    thread.start()
+    time.sleep(0.5)
+    found[1]["answered"].append("POLICE")
+    first.save(referral, found[1])
+    committed_at = time.monotonic()
+    first.commit_group()
+    thread.join(10)
+    assert read["answered"] == ["POLICE"]
+    assert isinstance(read["at"], float) and read["at"] >= committed_at
+    first.close()
+    second.close()

@@ -49,7 +49,9 @@ class CollatorState(GroupCommit):
     def case(self, referral_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(case, referral) or None."""
         row = self._db.execute(
-            "SELECT case_json, referral, schema FROM cases WHERE referral_id = ?", (referral_id,)
+            "SELECT case_json, referral, schema FROM cases WHERE referral_id = ?"
+            + self._for_update,
+            (referral_id,),
         ).fetchone()
         if row is None:
             return None

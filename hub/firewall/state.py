@@ -55,7 +55,9 @@ class FirewallState(GroupCommit):
     def referral(self, referral_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(the referral record, its state) or None."""
         row = self._db.execute(
-            "SELECT referral, schema, state FROM referrals WHERE referral_id = ?", (referral_id,)
+            "SELECT referral, schema, state FROM referrals WHERE referral_id = ?"
+            + self._for_update,
+            (referral_id,),
         ).fetchone()
         if row is None:
             return None
