@@ -5,9 +5,11 @@ StoreUnavailable, and the next use reconnects; a bad statement stays the error i
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from hub.errors import StoreUnavailable
@@ -25,6 +27,24 @@ _SQLITE_TRANSIENT = frozenset(
         sqlite3.SQLITE_PROTOCOL,
     }
 )
+
+
+PASSWORD_FILE_ENV = "MASH_DB_PASSWORD_FILE"
+
+
+def connect_postgres(url: str) -> Any:
+    """An autocommit psycopg connection to ``url``. The password comes from the file that
+    MASH_DB_PASSWORD_FILE names (a container secret), so that no URL carries it."""
+    import psycopg
+
+    secret = os.environ.get(PASSWORD_FILE_ENV)
+    if not secret:
+        return psycopg.connect(url, autocommit=True)
+    try:
+        password = Path(secret).read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read {PASSWORD_FILE_ENV} {secret}: {exc.strerror}") from exc
+    return psycopg.connect(url, autocommit=True, password=password)
 
 
 def transient(exc: BaseException) -> bool:

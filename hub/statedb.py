@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from hub.dbconn import Connection
+from hub.dbconn import Connection, connect_postgres
 from hub.sqlite import open_durable
 
 _POSTGRES_URL = ("postgresql://", "postgres://")
@@ -132,9 +132,7 @@ class StateDB:
 
 def _connect_postgres(where: PostgresState) -> Any:
     """A connection to the service's own schema (created on first use)."""
-    import psycopg
-
-    db = psycopg.connect(where.url, autocommit=True)
+    db = connect_postgres(where.url)
     db.execute("SELECT pg_advisory_lock(4243)")  # instances start together
     try:
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{where.schema}"')

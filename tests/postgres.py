@@ -29,8 +29,9 @@ def _bindir() -> Path:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield a postgresql:// URL to a fresh server on a free loopback port."""
+def postgres_server(password: str | None = None) -> Iterator[str]:
+    """Yield a postgresql:// URL to a fresh server on a free loopback port (with
+    ``password``, the server asks for it: SCRAM instead of trust)."""
     bindir = _bindir()
     root = Path(tempfile.mkdtemp(prefix="mash-pg-"))
     root.chmod(0o755)
@@ -45,7 +46,11 @@ def postgres_server() -> Iterator[str]:
         subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
 
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "mash", "--no-sync")
+        auth = ["-A", "trust"]
+        if password is not None:
+            (root / "pw").write_text(password)
+            auth = ["-A", "scram-sha-256", f"--pwfile={root / 'pw'}"]
+        run(str(bindir / "initdb"), "-D", str(data), *auth, "-U", "mash", "--no-sync")
         run(
             str(bindir / "pg_ctl"),
             "-D",

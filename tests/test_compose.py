@@ -85,3 +85,22 @@ def test_dockerfile_copies_what_exists() -> None:
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+
+
+def test_database_urls_carry_no_password_and_the_secret_is_mounted(
+    compose: dict[str, Any],
+) -> None:
+    """A service given a PostgreSQL URL reads the password from the mounted secret that
+    MASH_DB_PASSWORD_FILE names; no URL in the file carries one."""
+    using = 0
+    for name, svc in compose["services"].items():
+        env = svc.get("environment", {})
+        urls = [v for k, v in env.items() if k in ("MASH_LOG_URL", "MASH_STATE_URL")]
+        if not urls:
+            continue
+        using += 1
+        assert all(":" not in url.split("://", 1)[1].split("@")[0] for url in urls), name
+        secret = env.get("MASH_DB_PASSWORD_FILE", "")
+        assert secret.startswith("/run/secrets/"), f"{name} has no database password file"
+        assert secret.removeprefix("/run/secrets/") in svc.get("secrets", []), name
+    assert using > 0, "nothing uses PostgreSQL: the check would pass vacuously"

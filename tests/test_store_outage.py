@@ -93,3 +93,32 @@ def test_a_batch_cut_off_by_an_outage_is_undone(postgres_url: str) -> None:
     state.commit_group()
     assert state.referrals_about(["child-1"], "2026-01-01") == ["r-2"]
     state.close()
+
+
+def test_the_database_password_comes_from_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that asks for a password is reached with the one in MASH_DB_PASSWORD_FILE
+    (a container secret), by the state and by the disclosure log, and refused without it;
+    an unreadable file is a clear error."""
+    import psycopg
+
+    from hub.dbconn import PASSWORD_FILE_ENV
+    from hub.disclosure_log import DisclosureLog
+    from tests.postgres import postgres_server
+
+    with postgres_server(password="s3cret-for-tests") as url:
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            StateDB(PostgresState(url, "no_password"))
+        secret = tmp_path / "postgres.secret"
+        secret.write_text("s3cret-for-tests\n")
+        monkeypatch.setenv(PASSWORD_FILE_ENV, str(secret))
+        state = StateDB(PostgresState(url, "with_password"))
+        assert state.execute("SELECT 1").fetchone()[0] == 1
+        state.close()
+        log = DisclosureLog(url)
+        assert log.size() == 0
+        log.close()
+        monkeypatch.setenv(PASSWORD_FILE_ENV, str(tmp_path / "missing.secret"))
+        with pytest.raises(ValueError, match="cannot read MASH_DB_PASSWORD_FILE"):
+            StateDB(PostgresState(url, "missing"))

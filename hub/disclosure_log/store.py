@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from hub.dbconn import Connection
+from hub.dbconn import Connection, connect_postgres
 from hub.disclosure_log.checkpoint import Checkpoint
 from hub.disclosure_log.dialects import POSTGRES, SQLITE
 from hub.disclosure_log.merkle import Frontier, chain_hash, leaf_hash
@@ -49,9 +49,7 @@ class StoredEntry:
 
 def _connect_postgres(url: str) -> Any:
     """A connection to the log's database, its tables created on first use."""
-    import psycopg
-
-    db = psycopg.connect(url, autocommit=True)
+    db = connect_postgres(url)
     db.execute("SELECT pg_advisory_lock(4242)")
     try:
         db.execute(POSTGRES.schema)
