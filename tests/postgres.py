@@ -29,9 +29,10 @@ def _bindir() -> Path:
 
 
 @contextmanager
-def postgres_server(password: str | None = None) -> Iterator[str]:
+def postgres_server(password: str | None = None, fsync: bool = False) -> Iterator[str]:
     """Yield a postgresql:// URL to a fresh server on a free loopback port (with
-    ``password``, the server asks for it: SCRAM instead of trust)."""
+    ``password``, the server asks for it: SCRAM instead of trust; ``fsync``: durable commits,
+    as in production, for benchmarks)."""
     bindir = _bindir()
     root = Path(tempfile.mkdtemp(prefix="mash-pg-"))
     root.chmod(0o755)
@@ -59,7 +60,8 @@ def postgres_server(password: str | None = None) -> Iterator[str]:
             str(root / "log"),
             "-w",
             "-o",
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
+            f"-c fsync={'on' if fsync else 'off'}",
             "start",
         )
     except subprocess.CalledProcessError as exc:
