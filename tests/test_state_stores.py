@@ -137,3 +137,50 @@ def test_an_instance_changing_a_referral_holds_it_until_its_batch_commits(
     assert isinstance(read["at"], float) and read["at"] >= committed_at
     first.close()
     second.close()
+
+
+def test_two_batches_waiting_for_each_other_fail_one_as_an_outage(postgres_url: str) -> None:
+    """Two instances each holding a referral the other's batch reads next: PostgreSQL breaks
+    the deadlock by failing one batch, which the runner undoes and redoes like an outage
+    (StoreUnavailable); the other batch goes through."""
+    import threading
+    import uuid
+
+    from hub.errors import StoreUnavailable
+
+    where = PostgresState(postgres_url, schema_for(f"t{uuid.uuid4().hex[:12]}_deadlock"))
+    first, second = FirewallState(where), FirewallState(where)
+    samples = Samples()
+    one, two = samples.referral("LEVEL_2"), samples.referral("LEVEL_2")
+    first.save(one, {"n": 1})
+    first.save(two, {"n": 2})
+    both_hold = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def batch(name: str, state: FirewallState, mine: str, theirs: str) -> None:
+        state.begin_group()
+        state.referral(mine)
+        both_hold.wait()
+        try:
+            state.referral(theirs)
+            state.commit_group()
+            outcomes[name] = "committed"
+        except StoreUnavailable:
+            state.rollback_group()
+            outcomes[name] = "outage"
+
+    threads = [
+        threading.Thread(
+            target=batch, args=("first", first, one["referral_id"], two["referral_id"])
+        ),
+        threading.Thread(
+            target=batch, args=("second", second, two["referral_id"], one["referral_id"])
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes.values()) == ["committed", "outage"], outcomes
+    first.close()
+    second.close()

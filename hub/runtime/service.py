@@ -58,7 +58,8 @@ class Outgoing:
 Sealed = tuple[str, bytes, bytes]  # topic, sealed bytes, key
 Position = tuple[str, int, int]  # topic, partition, offset
 OUTAGE_FIRST_WAIT_S = 0.5  # after a database outage, before trying again (then doubling)
-OUTAGE_MAX_WAIT_S = 10.0
+# As for the broker: once the database is back, a Level 3 referral waits at most this long.
+OUTAGE_MAX_WAIT_S = 5.0
 URGENT_TOPICS = frozenset({"mash.notifications"})
 LOOK_S = 0.01  # how often a long batch looks for priority input that arrived meanwhile
 # Event-loop turns given to the consumer's fetcher and the producer's sender after each
