@@ -102,8 +102,10 @@ async def test_services_wait_out_a_locked_sqlite_state(
         try:
             await flow.refer(*referrals[6:])
             await asyncio.sleep(4)
-            ready, why = flow.services["firewall"].runner._ready()
+            runner = flow.services["firewall"].runner
+            ready, why = runner._ready()
             assert not ready and f"state {path.parent.name}/referrals.db unavailable" in why
+            assert runner.metrics.registry.get_sample_value("mash_store_unavailable") == 1
         finally:
             other.execute("ROLLBACK")
             other.close()
@@ -113,4 +115,5 @@ async def test_services_wait_out_a_locked_sqlite_state(
         assert running == set(flow.services), "a service stopped"
         assert set(_rejected(flow).values()) == {0.0}, _rejected(flow)
         assert flow.services["firewall"].runner._ready() == (True, "ok")
+        assert runner.metrics.registry.get_sample_value("mash_store_unavailable") == 0
     assert_one_package_each(packages, want)

@@ -55,6 +55,11 @@ class ServiceMetrics:
         self.retries = Counter(
             "mash_transient_retries", "Transient failures retried", registry=self.registry
         )
+        self.store_unavailable = Gauge(
+            "mash_store_unavailable",
+            "1 while a database the service keeps its state or log in is failing",
+            registry=self.registry,
+        )
         self.info = Gauge(
             "mash_service_info", "Service identity", list(labels), registry=self.registry
         ).labels(**labels)

@@ -460,6 +460,7 @@ class ServiceRunner:
             if self._outage_reason is not None:
                 log.info("store_recovered", service=self.handler.name)
                 self._outage_reason, self._outage_delay = None, OUTAGE_FIRST_WAIT_S
+                self.metrics.store_unavailable.set(0)
 
     async def _batch(
         self,
@@ -547,6 +548,7 @@ class ServiceRunner:
         redo = [m for m in progress.consumed if _position(m) not in kept_at]
         subscription.rewind(redo)
         self.metrics.retries.inc()
+        self.metrics.store_unavailable.set(1)
         self._outage_reason = str(exc)
         log.warning(
             "store_unavailable",
