@@ -15,6 +15,7 @@ from hub.dbconn import Connection, connect_postgres
 from hub.sqlite import open_durable
 
 _POSTGRES_URL = ("postgresql://", "postgres://")
+LOCK_TIMEOUT_MS = 5000
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ def _connect_postgres(where: PostgresState) -> Any:
     finally:
         db.execute("SELECT pg_advisory_unlock(4243)")
     db.execute(f'SET search_path TO "{where.schema}"')
+    # A row another instance holds (FOR UPDATE) is waited for this long, then the batch is an
+    # outage (LockNotAvailable: undone, redone after a backoff), never a wait without end on
+    # an instance that hangs, or on one sharing this process's event loop.
+    db.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
     return db
 
 

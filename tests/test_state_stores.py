@@ -184,3 +184,32 @@ def test_two_batches_waiting_for_each_other_fail_one_as_an_outage(postgres_url: 
     assert sorted(outcomes.values()) == ["committed", "outage"], outcomes
     first.close()
     second.close()
+
+
+def test_a_row_held_too_long_is_an_outage_not_a_wait_without_end(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A referral another instance holds past the lock timeout (it hangs, or shares this
+    event loop) fails the read as StoreUnavailable, so the batch is undone and redone."""
+    import uuid
+
+    import hub.statedb
+    from hub.errors import StoreUnavailable
+
+    monkeypatch.setattr(hub.statedb, "LOCK_TIMEOUT_MS", 200)
+    where = PostgresState(postgres_url, schema_for(f"t{uuid.uuid4().hex[:12]}_timeout"))
+    first, second = FirewallState(where), FirewallState(where)
+    referral = Samples().referral("LEVEL_2")
+    first.save(referral, {"n": 1})
+    first.begin_group()
+    assert first.referral(referral["referral_id"]) is not None
+    second.begin_group()
+    with pytest.raises(StoreUnavailable, match="LockNotAvailable"):
+        second.referral(referral["referral_id"])
+    second.rollback_group()
+    first.commit_group()
+    second.begin_group()
+    assert second.referral(referral["referral_id"]) is not None
+    second.commit_group()
+    first.close()
+    second.close()
