@@ -257,16 +257,17 @@ def test_no_link_outside_the_window_or_to_a_decided_referral(
     """Four days later, or once the duty manager has decided, a concern opens a new referral."""
     now = [NOW]
     fw = _firewall(tmp_path, keys, clock=lambda: now[0])
-    school = _concern(population, "education", "SC-2", 6)
+    school = _concern(population, "education", "SC-2", 6, now=now[0])
     _send(keys, fw, "education", "mash.Referral", school, "mash.concerns.education")
     now[0] = NOW + timedelta(days=4)
-    late = _concern(population, "health", "HV-2", 6)
+    late = _concern(population, "health", "HV-2", 6, now=now[0])
     _send(keys, fw, "health", "mash.Referral", late, "mash.concerns.health")
     assert fw.state.referral(late["referral_id"]) is not None
+    now[0] = NOW + timedelta(days=10)  # its package is due: the duty manager may decide
     decision = _decision("NFA_ADVICE", referral_id=late["referral_id"], decision_id="d-2")
     out = _send(keys, fw, "dutymanager", "mash.CaseDecision", decision, "mash.decisions")
     assert [o.topic for o in out] == ["mash.feedback.health", "mash.disclosures"]
-    again = _concern(population, "housing", "HO-2", 6)
+    again = _concern(population, "housing", "HO-2", 6, now=now[0])
     _send(keys, fw, "housing", "mash.Referral", again, "mash.concerns.housing")
     assert fw.state.referral(again["referral_id"]) is not None
 
