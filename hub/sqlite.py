@@ -5,6 +5,7 @@ of a service's state (SQLite or PostgreSQL, hub.statedb)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,12 @@ def open_durable(path: Path) -> sqlite3.Connection:
     return db
 
 
+def name_lock_key(name: str) -> int:
+    """A name as a PostgreSQL advisory lock key (64 bits of its SHA-256: a collision costs a
+    needless wait, never a wrong answer)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 class GroupCommit:
     """Service state whose writes can be held in one transaction for a whole sent batch (the
     runner's group commit): one durable commit for many messages, and a crash before it
@@ -45,6 +52,15 @@ class GroupCommit:
         FOR UPDATE, so the row stays locked until the group commits and two instances never
         overwrite each other's change (SQLite's group holds the whole write lock already)."""
         return " FOR UPDATE" if self._grouped and self._db.dialect == "postgresql" else ""
+
+    def _hold_names(self, names: list[str]) -> None:
+        """In PostgreSQL within a group, lock these names (say, a child's pseudonyms) until the
+        group commits, so that another instance's batch that looks them up waits for this
+        one's writes about them; SQLite's group holds the whole write lock already."""
+        if not (self._grouped and self._db.dialect == "postgresql" and names):
+            return
+        keys = sorted({name_lock_key(n) for n in names})  # one order: no deadlock between two
+        self._db.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(?::bigint[]) AS k", (keys,))
 
     def begin_group(self) -> None:
         """Hold every write until commit_group()."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.envelope import Opener
+from hub.envelope import Opener, Sealer
 from hub.errors import MessageRejected, RejectReason
 from hub.replay import MemorySeenMessages
 from hub.services import AdapterSettings, Built, CollatorSettings, FirewallSettings, build
@@ -106,6 +106,25 @@ class Flow:
         publisher = KafkaPublisher(self.kafka.settings(principal))
         await publisher.start()
         return publisher
+
+
+async def raise_as(flow: Flow, agency: str, *referrals: dict[str, Any]) -> None:
+    """Publish concerns as ``agency``'s system would (sealed to the firewall, on its own topic,
+    keyed by referral), back to back."""
+    publisher = await flow.publisher(agency)
+    try:
+        topic = flow.topology.topic(f"mash.concerns.{agency}")
+        for referral in referrals:
+            sealed, _ = Sealer(flow.keys.ring(agency)).seal(
+                topic=topic,
+                schema_name="mash.Referral",
+                record=referral,
+                recipients=["firewall"],
+                correlation_id=referral["referral_id"],
+            )
+            await publisher.publish(topic, sealed, key=referral["referral_id"].encode())
+    finally:
+        await publisher.stop()
 
 
 @asynccontextmanager

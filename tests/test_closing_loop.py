@@ -34,6 +34,7 @@ from hub.sources.generate import Population
 from hub.sources.sqlite import SqliteSource
 from hub.transport.base import Consumed
 from hub.triage import suggest
+from tests.conftest import Where
 from tests.keyring import TestKeys
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -270,6 +271,51 @@ def test_no_link_outside_the_window_or_to_a_decided_referral(
     again = _concern(population, "housing", "HO-2", 6, now=now[0])
     _send(keys, fw, "housing", "mash.Referral", again, "mash.concerns.housing")
     assert fw.state.referral(again["referral_id"]) is not None
+
+
+def test_two_instances_with_concerns_about_one_child_at_once_open_one_referral(
+    tmp_path: Path, keys: TestKeys, population: Path, where: Where
+) -> None:
+    """Two firewall instances sharing their state, each handling a concern about the same child
+    in a batch not yet committed: the second waits for the first's commit and links to its
+    referral, so the child has one referral, not two."""
+    import threading
+    import time
+
+    def instance(name: str) -> FirewallHandler:
+        handler = FirewallHandler(
+            policy=load_policy(),
+            state=FirewallState(where("fw.db")),
+            log_store=DisclosureLog(tmp_path / f"{name}-log.db"),
+            ring=keys.ring("firewall"),
+            pseudonym_key=b"k",
+            clock=lambda: NOW,
+        )
+        handler.group_commit = True  # as the runner does: one commit for a sent batch
+        return handler
+
+    first, second = instance("first"), instance("second")
+    run = uuid.uuid4().hex[:6]  # the population is the module's: references unique per run
+    school = _concern(population, "education", f"SC-{run}", 11, now=NOW)
+    health = _concern(population, "health", f"HV-{run}", 11, now=NOW)
+    _send(keys, first, "education", "mash.Referral", school, "mash.concerns.education")
+    linked: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: linked.extend(
+            _send(keys, second, "health", "mash.Referral", health, "mash.concerns.health")
+        )
+    )
+    thread.start()
+    time.sleep(0.5)  # the second instance is looking the child up meanwhile
+    first.flush()
+    thread.join(10)
+    second.flush()
+    assert [o.schema_name for o in linked] == ["mash.CaseOpened"]
+    assert second.state.referral(health["referral_id"]) is None
+    _, state = second.state.referral(school["referral_id"])  # type: ignore[misc]
+    assert len(state["contacts"]) == 2
+    first.close()
+    second.close()
 
 
 def test_adapter_raises_each_concern_once(tmp_path: Path) -> None:

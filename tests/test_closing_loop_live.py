@@ -14,14 +14,14 @@ import pytest
 
 from hub.concerns import referral_from_concern, referral_id_for
 from hub.dutymanager import publish_decision
-from hub.envelope import Opener, Sealer
+from hub.envelope import Opener
 from hub.policy.model import load_policy
 from hub.replay import MemorySeenMessages
 from hub.sources.concerns import household_with_child, raise_concern
 from hub.topology import Topology
 from hub.transport.kafka import KafkaSubscription
 from tests.brokers import KafkaCluster
-from tests.flow import Flow, running_flow
+from tests.flow import Flow, raise_as, running_flow
 from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
@@ -76,23 +76,6 @@ async def decide(flow: Flow, referral_id: str, outcome: str, **extra: Any) -> di
     finally:
         await publisher.stop()
     return decision
-
-
-async def raise_as(flow: Flow, agency: str, referral: dict[str, Any]) -> None:
-    """Publish a concern as ``agency``'s system would (sealed to the firewall, own topic)."""
-    publisher = await flow.publisher(agency)
-    try:
-        topic = flow.topology.topic(f"mash.concerns.{agency}")
-        sealed, _ = Sealer(flow.keys.ring(agency)).seal(
-            topic=topic,
-            schema_name="mash.Referral",
-            record=referral,
-            recipients=["firewall"],
-            correlation_id=referral["referral_id"],
-        )
-        await publisher.publish(topic, sealed, key=referral["referral_id"].encode())
-    finally:
-        await publisher.stop()
 
 
 def _has(records: Records, key: str, value: Any) -> bool:

@@ -136,7 +136,9 @@ class FirewallState(GroupCommit):
             )
 
     def index_children(self, referral_id: str, pseudonyms: list[str], opened_at: str) -> None:
-        """Index a referral by its children's pseudonyms (never their names)."""
+        """Index a referral by its children's pseudonyms (never their names); in PostgreSQL
+        they stay locked until the batch commits (see referrals_about)."""
+        self._hold_names(pseudonyms)
         with self._lock:
             self._db.executemany(
                 "INSERT INTO children (pseudonym, referral_id, opened_at) VALUES (?, ?, ?) "
@@ -146,9 +148,12 @@ class FirewallState(GroupCommit):
 
     def referrals_about(self, pseudonyms: list[str], since: str) -> list[str]:
         """Referrals opened at or after ``since`` (UTC ISO) about any of these children,
-        newest first."""
+        newest first. In PostgreSQL within a batch the children are locked first, so two
+        instances with concerns about one child at once find each other's referral instead of
+        opening one each: the second waits until the first's batch commits."""
         if not pseudonyms:
             return []
+        self._hold_names(pseudonyms)
         marks = ",".join("?" * len(pseudonyms))
         rows = self._db.execute(
             f"SELECT referral_id, max(opened_at) AS at FROM children WHERE pseudonym IN ({marks})"
