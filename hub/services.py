@@ -18,6 +18,7 @@ from hub.firewall.handler import FirewallHandler
 from hub.firewall.state import FirewallState
 from hub.keys import KeyRing, KeyStore
 from hub.keys.local import local_key_store
+from hub.keys.refresh import KeyRefresher
 from hub.local import client_settings
 from hub.policy.model import load_policy
 from hub.runtime.service import Handler, ServiceRunner
@@ -123,4 +124,5 @@ def build(
             AdapterState(settings.state_store(f"adapter-{agency.lower()}", "adapter.db")),
             settings.concern_poll_s,
         )
-    return Built(ServiceRunner(settings, handler, ring, topology), handler)
+    runner = ServiceRunner(settings, handler, ring, topology, keys=KeyRefresher(store, ring))
+    return Built(runner, handler)

@@ -6,7 +6,7 @@ version, topic, time window -> replay -> own key among recipients -> unwrap -> k
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,6 +77,8 @@ class Opener:
         self.envelopes = EnvelopeCodec(self.codec.registry)
         self.clock = clock
         self.max_skew = max_skew
+        # Looks for keys the ring lacks (a sender or this principal rotated): True if it changed.
+        self.refresh: Callable[[], bool] = lambda: False
 
     def open(
         self, data: bytes, *, topic: str, expect: Collection[str] = (), remember: bool = True
@@ -102,9 +104,11 @@ class Opener:
         """Steps 1-8: verify and decrypt, without decoding or remembering the message id."""
         sealed = self.envelopes.decode_sealed(data)
         header = self.envelopes.decode_header(sealed.header_bytes)
-        directory = self.ring.directory
         # 1. known sender key, in the signed directory, owned by the named sender
-        entry = directory.get(header.sender_key_id)
+        entry = self.ring.directory.get(header.sender_key_id)
+        if entry is None and self.refresh():  # a sender's new key, not yet read here
+            entry = self.ring.directory.get(header.sender_key_id)
+        directory = self.ring.directory
         if entry is None or entry.use is not KeyUse.SIGN or entry.owner != header.sender:
             raise _reject(
                 RejectReason.UNKNOWN_SENDER_KEY,
@@ -140,11 +144,10 @@ class Opener:
         if self.seen.seen(header.message_id):
             raise _reject(RejectReason.REPLAY, f"message {header.message_id} already processed")
         # 5. own key among recipients
-        mine = [
-            (kid, blob)
-            for kid, blob in sealed.wrapped_keys
-            if kid in self.ring.decryption and kid in header.recipient_key_ids
-        ]
+        mine = self._mine(sealed.wrapped_keys, header.recipient_key_ids)
+        if not mine and self.refresh():  # sealed to this principal's new key, not yet read
+            mine = self._mine(sealed.wrapped_keys, header.recipient_key_ids)
+            directory = self.ring.directory
         if not mine:
             raise _reject(RejectReason.NOT_A_RECIPIENT, f"not sealed to {self.ring.principal}")
         kid, blob = mine[0]
@@ -169,6 +172,13 @@ class Opener:
         except (InvalidTag, ValueError) as exc:
             raise _reject(RejectReason.DECRYPT_FAILURE, "payload does not decrypt") from exc
         return OpenedBytes(header, payload)
+
+    def _mine(
+        self, wrapped: Sequence[tuple[str, bytes]], named: Collection[str]
+    ) -> list[tuple[str, bytes]]:
+        """The wrapped data keys addressed to a key this principal holds."""
+        held = self.ring.decryption
+        return [(kid, blob) for kid, blob in wrapped if kid in held and kid in named]
 
     def remember(self, header: Header) -> None:
         """Mark a message processed (call once its outputs are durable)."""

@@ -78,6 +78,13 @@ class KeyRing:
             )
         return ring
 
+    def adopt(self, fresh: KeyRing) -> None:
+        """Take ``fresh``'s directory and keys in place (a rotation or revocation read while
+        running), so every sealer and opener holding this ring uses them at once."""
+        self.directory = fresh.directory
+        self.signing_key_id, self.signing_key = fresh.signing_key_id, fresh.signing_key
+        self.decryption = fresh.decryption
+
     def expiring(self, now: datetime) -> list[KeyEntry]:
         """This principal's current keys that lapse within the warning period (keys already
         superseded by a rotation are expected to lapse and are not reported)."""

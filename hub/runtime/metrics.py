@@ -60,6 +60,22 @@ class ServiceMetrics:
             "1 while a database the service keeps its state or log in is failing",
             registry=self.registry,
         )
+        self.key_expiry = Gauge(
+            "mash_key_expiry_timestamp_seconds",
+            "When the service's key in use lapses (alert well before: rotate)",
+            ["use"],
+            registry=self.registry,
+        )
+        self.key_serial = Gauge(
+            "mash_key_directory_serial",
+            "Serial of the signed key directory the service uses",
+            registry=self.registry,
+        )
+        self.keys_unusable = Gauge(
+            "mash_keys_unusable",
+            "1 while the service's own keys are lapsed, revoked or missing (input held)",
+            registry=self.registry,
+        )
         self.info = Gauge(
             "mash_service_info", "Service identity", list(labels), registry=self.registry
         ).labels(**labels)

@@ -29,9 +29,11 @@ from hub.envelope import Opened, Opener, Sealer
 from hub.errors import MessageRejected, RejectReason, StoreUnavailable
 from hub.ids import name_id
 from hub.keys import KeyRing
+from hub.keys.refresh import KeyRefresher
 from hub.quarantine import Inbox
 from hub.replay import DurableSeenMessages
 from hub.runtime.health import HealthServer
+from hub.runtime.keywatch import KeyWatch
 from hub.runtime.metrics import ServiceMetrics
 from hub.runtime.settings import ServiceSettings
 from hub.topology import Topology
@@ -196,6 +198,7 @@ class ServiceRunner:
         topology: Topology,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         handler_attempts: int = 3,
+        keys: KeyRefresher | None = None,
     ) -> None:
         self.settings = settings
         self.handler = handler
@@ -210,6 +213,7 @@ class ServiceRunner:
         self.stopping = asyncio.Event()
         self.started = asyncio.Event()
         self.health = HealthServer(self.metrics, self._ready, settings.liveness_stall_s)
+        self._keys = None if keys is None else KeyWatch(keys, self.metrics, settings.keys_refresh_s)
         self._logical = {topology.topic(t): t for t in handler.accepts}
         self.sealer = Sealer(ring, clock=clock)
         self.processed = 0
@@ -234,6 +238,8 @@ class ServiceRunner:
             return False, "stopping"
         if self._outage_reason is not None:
             return False, self._outage_reason
+        if self._keys is not None and self._keys.problem is not None:
+            return False, self._keys.problem
         return self.handler.ready()
 
     def request_stop(self) -> None:
@@ -398,9 +404,12 @@ class ServiceRunner:
             fetch_max_wait_ms=self.settings.fetch_wait_ms,
             partition_assignment_strategy=(RangePartitionAssignor,),
         )
+        opener = Opener(self.ring, seen, clock=self.clock)
+        if self._keys is not None:  # a message naming a key not read yet: look at once
+            opener.refresh = self._keys.refresher.on_miss
         inbox = Inbox(
             service=self.handler.name,
-            opener=Opener(self.ring, seen, clock=self.clock),
+            opener=opener,
             sealer=self.sealer,
             publisher=publisher,
             quarantine_topic=self.topology.topic("mash.quarantine"),
@@ -449,6 +458,8 @@ class ServiceRunner:
                 await asyncio.sleep(0.5)
                 continue
             self.metrics.last_poll.set(time.time())
+            if self._keys is not None:
+                await self._keys.check(self.stopping)  # held while own keys are unusable
             progress = Progress(list(batch))
             try:
                 await self._batch(inbox, publisher, subscription, progress)

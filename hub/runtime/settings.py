@@ -45,6 +45,12 @@ class ServiceSettings(BaseSettings):
         "firewall's default is 50",
     )
     shutdown_timeout_s: float = Field(default=15.0, gt=0)
+    keys_refresh_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="how often the key folder is read for a rotation or revocation (a message "
+        "naming an unknown key also triggers a read)",
+    )
     liveness_stall_s: float = Field(
         default=60.0, gt=0, description="no successful poll for this long: not live"
     )

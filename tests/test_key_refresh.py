@@ -1,0 +1,174 @@
+"""A running service takes in key rotations and revocations without a restart, refuses an older
+or forged directory, and holds its input while its own keys cannot be used."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hub.envelope import Opener, Sealer
+from hub.errors import MessageRejected, RejectReason
+from hub.keys import KeyRing, KeyStore, KeyUse
+from hub.keys.refresh import KeyRefresher
+from hub.replay import MemorySeenMessages
+from hub.runtime.keywatch import KeyWatch
+from hub.runtime.metrics import ServiceMetrics
+from hub.samples import Samples
+
+TOPIC = "mash.responses.police"
+
+
+def _store(tmp_path: Path) -> KeyStore:
+    store = KeyStore(tmp_path / "keys", lambda who: f"pw-{who}".encode())
+    store.init(["police", "firewall"])
+    return store
+
+
+def _running(store: KeyStore, principal: str) -> tuple[KeyRing, KeyRefresher, Opener]:
+    """A service's ring as loaded at its start, its refresher, and its opener wired to it."""
+    ring = KeyRing.load(store, principal)
+    refresher = KeyRefresher(store, ring)
+    opener = Opener(ring, MemorySeenMessages())
+    opener.refresh = refresher.on_miss
+    return ring, refresher, opener
+
+
+def _from(sender: KeyRing, to: str = "firewall") -> bytes:
+    data, _ = Sealer(sender).seal(
+        topic=TOPIC,
+        schema_name="mash.AgencyResponse",
+        record=Samples().agency_response("POLICE"),
+        recipients=[to],
+        correlation_id="c",
+    )
+    return data
+
+
+def test_a_senders_new_key_is_read_when_its_first_message_arrives(tmp_path: Path) -> None:
+    """Police rotate; the firewall, started before, opens police's first message signed with
+    the new key (the unknown key makes it read the folder) and seals to police's new key."""
+    store = _store(tmp_path)
+    ring, _, opener = _running(store, "firewall")
+    store.rotate("police")
+    police = KeyRing.load(store, "police")
+    assert ring.directory.get(police.signing_key_id) is None
+    opened = opener.open(_from(police), topic=TOPIC)
+    assert opened.header.sender_key_id == police.signing_key_id
+    answer = Opener(police, MemorySeenMessages()).open(_from(ring, to="police"), topic=TOPIC)
+    police_now = store.load_directory().current("police", KeyUse.ENCRYPT)
+    assert police_now is not None and answer.header.recipient_key_ids == (police_now.key_id,)
+
+
+def test_without_the_refresh_the_new_key_is_unknown(tmp_path: Path) -> None:
+    """The same message to an opener that never reads the folder again is refused: the refresh
+    is what makes the difference."""
+    store = _store(tmp_path)
+    opener = Opener(KeyRing.load(store, "firewall"), MemorySeenMessages())
+    store.rotate("police")
+    with pytest.raises(MessageRejected) as refused:
+        opener.open(_from(KeyRing.load(store, "police")), topic=TOPIC)
+    assert refused.value.reason is RejectReason.UNKNOWN_SENDER_KEY
+
+
+def test_a_revocation_takes_effect_at_the_next_look(tmp_path: Path) -> None:
+    """A key revoked while the firewall runs: its messages are refused after the next read of
+    the folder, without a restart."""
+    store = _store(tmp_path)
+    _, refresher, opener = _running(store, "firewall")
+    police = KeyRing.load(store, "police")
+    opener.open(_from(police), topic=TOPIC)
+    store.revoke(police.signing_key_id, "laptop stolen")
+    assert refresher.refresh()
+    with pytest.raises(MessageRejected) as refused:
+        opener.open(_from(police), topic=TOPIC)
+    assert refused.value.reason is RejectReason.REVOKED_KEY
+
+
+def test_an_older_directory_is_refused(tmp_path: Path) -> None:
+    """A validly signed but older directory put back in the folder (undoing a revocation) is
+    refused: the ring keeps the newer one and the key stays revoked."""
+    store = _store(tmp_path)
+    ring, refresher, opener = _running(store, "firewall")
+    before = store.directory_file.read_text()
+    police = KeyRing.load(store, "police")
+    store.revoke(police.signing_key_id, "compromised")
+    refresher.refresh()
+    serial = ring.directory.serial
+    store.directory_file.write_text(before)
+    assert not refresher.refresh()
+    assert ring.directory.serial == serial
+    with pytest.raises(MessageRejected, match="revoked"):
+        opener.open(_from(police), topic=TOPIC)
+
+
+def test_a_directory_not_signed_by_the_root_is_refused(tmp_path: Path) -> None:
+    """A directory edited in place (its signature no longer matches) changes nothing."""
+    store = _store(tmp_path)
+    ring, refresher, _ = _running(store, "firewall")
+    serial = ring.directory.serial
+    text = store.directory_file.read_text().replace('"serial": ', '"serial": 9')
+    store.directory_file.write_text(text)
+    assert not refresher.refresh()
+    assert ring.directory.serial == serial
+
+
+def test_own_rotation_is_taken_in(tmp_path: Path) -> None:
+    """The firewall's own keys rotated: it signs with the new key after the next look, and a
+    message sealed to its new encryption key opens."""
+    store = _store(tmp_path)
+    ring, refresher, opener = _running(store, "firewall")
+    old = ring.signing_key_id
+    store.rotate("firewall")
+    assert refresher.refresh()
+    assert ring.signing_key_id != old
+    police = KeyRing.load(store, "police")
+    assert opener.open(_from(police), topic=TOPIC).header.sender == "police"
+    assert refresher.problem() is None
+
+
+def test_misses_read_the_folder_at_most_once_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forged messages naming unknown keys cannot make the service read its folder on each."""
+    store = _store(tmp_path)
+    _, refresher, _ = _running(store, "firewall")
+    looks: list[int] = []
+    real = refresher._look
+    monkeypatch.setattr(refresher, "_look", lambda: looks.append(1) or real())
+    for _ in range(50):
+        refresher.on_miss()
+    assert len(looks) == 1
+
+
+def test_a_service_whose_own_key_is_revoked_holds_its_input_until_new_keys_arrive(
+    tmp_path: Path,
+) -> None:
+    """Own signing key revoked with no replacement: the watch reports it (metric at 1) and
+    does not return, so nothing is sealed with it; once keys are rotated it goes on."""
+    store = _store(tmp_path)
+    ring, refresher, _ = _running(store, "firewall")
+    metrics = ServiceMetrics("firewall")
+    watch = KeyWatch(refresher, metrics, interval_s=0.05)
+
+    def unusable() -> float | None:
+        return metrics.registry.get_sample_value("mash_keys_unusable")
+
+    async def scenario() -> None:
+        store.revoke(ring.signing_key_id, "compromised")
+        held = asyncio.create_task(watch.check(asyncio.Event()))
+        await asyncio.sleep(0.3)
+        assert not held.done(), "input must wait while the service cannot sign"
+        assert watch.problem is not None and "signing key" in watch.problem
+        assert unusable() == 1
+        store.rotate("firewall")
+        await asyncio.wait_for(held, 5)
+
+    asyncio.run(scenario())
+    assert watch.problem is None and unusable() == 0
+    assert metrics.registry.get_sample_value("mash_key_directory_serial") == (
+        store.load_directory().serial
+    )
+    expiry = metrics.registry.get_sample_value("mash_key_expiry_timestamp_seconds", {"use": "sign"})
+    assert expiry == store.load_directory().get(ring.signing_key_id).not_after.timestamp()  # type: ignore[union-attr]
