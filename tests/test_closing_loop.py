@@ -197,6 +197,8 @@ def _send(
 
 
 def _concern(population: Path, agency: str, ref: str, seed: int, **kw: Any) -> dict[str, Any]:
+    """A concern raised on the tests' clock (NOW, unless ``now`` is given), as a referral."""
+    kw.setdefault("now", NOW)  # never the real time: the firewall under test runs on NOW
     household = household_with_child(population, ("education",), seed=seed)
     return referral_from_concern(
         agency, raise_concern(population, agency, household, reference=ref, **kw)
@@ -296,8 +298,8 @@ def test_two_instances_with_concerns_about_one_child_at_once_open_one_referral(
 
     first, second = instance("first"), instance("second")
     run = uuid.uuid4().hex[:6]  # the population is the module's: references unique per run
-    school = _concern(population, "education", f"SC-{run}", 11, now=NOW)
-    health = _concern(population, "health", f"HV-{run}", 11, now=NOW)
+    school = _concern(population, "education", f"SC-{run}", 11)
+    health = _concern(population, "health", f"HV-{run}", 11)
     _send(keys, first, "education", "mash.Referral", school, "mash.concerns.education")
     linked: list[Any] = []
     thread = threading.Thread(
