@@ -24,7 +24,10 @@ async def _level3_after(
 ) -> float:
     """Once the firewall has handled ``busy`` messages of the ``backlog`` topic, send a Level 3
     referral; how many of the backlog it had handled when the notification went out (the
-    notification is checked to be that referral's)."""
+    notification is checked to be that referral's). The referral is sealed and the intake
+    publisher connected beforehand, so the send is one produce however loaded the machine."""
+    from hub.intake import publish_referral
+
     registry = flow.services["firewall"].runner.metrics.registry
     topic = topology.topic(backlog)
     notifications = topology.topic("mash.notifications")
@@ -36,11 +39,16 @@ async def _level3_after(
         found = registry.get_sample_value("mash_messages_out_total", {"topic": notifications})
         return found or 0
 
-    async with asyncio.timeout(60):
-        while handled() < busy:  # noqa: ASYNC110 - the firewall is busy with the backlog
-            await asyncio.sleep(0.005)
     referral = referral_for_household(home / "sources", "LEVEL_3", seed=3)
-    await flow.refer(referral)
+    intake = await flow.publisher("intake")
+    try:
+        await intake.prepare(topology.topic("mash.referrals"))
+        async with asyncio.timeout(60):
+            while handled() < busy:  # noqa: ASYNC110 - the firewall is busy with the backlog
+                await asyncio.sleep(0.005)
+        await publish_referral(referral, flow.keys.ring("intake"), topology, intake)
+    finally:
+        await intake.stop()
     async with asyncio.timeout(60):
         while not notified():  # noqa: ASYNC110 - polling the service's own metrics
             await asyncio.sleep(0.005)

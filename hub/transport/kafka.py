@@ -33,6 +33,11 @@ class KafkaPublisher:
         """Flush and close."""
         await self._producer.stop()
 
+    async def prepare(self, topic: str) -> None:
+        """Fetch ``topic``'s partitions now, so that its first publish waits for no metadata
+        (for a sender whose first message is urgent)."""
+        await self._producer.partitions_for(topic)
+
     async def publish(
         self,
         topic: str,
