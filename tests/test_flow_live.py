@@ -11,6 +11,7 @@ import pytest
 from hub.disclosure_log import DisclosureLog, verify_log
 from hub.sources.generate import referral_for_household
 from hub.topology import Topology
+from hub.witness import witnessed_notes
 from tests.brokers import KafkaCluster
 from tests.flow import running_flow
 from tests.keyring import TestKeys
@@ -124,5 +125,13 @@ async def test_whole_flow_with_the_log_on_postgresql(
         assert {e["correlation_id"] for e in decisions} == {referral["referral_id"]}
         report = verify_log(log, [keys.ring("firewall").signing_key.public_key()])
         assert report.ok and report.checkpoints >= 1, report.problems
+        # Witnessed outside the database: the checkpoints the firewall published on mash.audit,
+        # as `mash audit verify --from-kafka` reads them, match the log's.
+        notes = await witnessed_notes(
+            kafka.settings("auditor"), keys.ring("auditor"), topology.topic("mash.audit")
+        )
+        assert notes
+        witnessed = verify_log(log, [keys.ring("firewall").signing_key.public_key()], notes)
+        assert witnessed.ok, witnessed.problems
     finally:
         log.close()

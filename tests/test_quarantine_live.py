@@ -8,19 +8,22 @@ import dataclasses
 import io
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
 import structlog
 
 from hub.envelope import Opener, Sealer
+from hub.envelope.archive import ArchiveOpener
 from hub.envelope.format import EnvelopeCodec
 from hub.quarantine import Inbox
+from hub.quarantine_review import counts, open_all
 from hub.replay import MemorySeenMessages
 from hub.samples import Samples
 from hub.topology import Topology
 from hub.transport.base import Consumed
-from hub.transport.kafka import KafkaPublisher, KafkaSubscription
+from hub.transport.kafka import KafkaPublisher, KafkaSubscription, read_to_end
 from tests.brokers import KafkaCluster
 from tests.forge import parse, resign
 from tests.keyring import TestKeys
@@ -117,12 +120,23 @@ async def _scenario(
     assert processed == [rec1, rec2, rec3]
     assert inbox.quarantined == 4
 
-    auditor = Opener(keys.ring("auditor"), MemorySeenMessages())
-    group = topology.group_prefix("auditor") + "review"
-    async with KafkaSubscription(kafka.settings("auditor"), [quarantine], group) as review:
-        records = [
-            auditor.open(m.value, topic=quarantine).record for m in await _consume(review, 4)
-        ]
+    # Information governance's review: the whole topic read to its end as the auditor, with
+    # no consumer group, each record stamped by the broker (LogAppendTime) and opened as then.
+    archived = await read_to_end(kafka.settings("auditor"), quarantine)
+    assert len(archived) == 4
+    for m in archived:
+        assert m.timestamp_ms is not None
+        assert abs(m.timestamp_ms / 1000 - time.time()) < 120
+    found, unreadable = open_all(archived, ArchiveOpener(keys.ring("auditor")))
+    assert unreadable == []
+    records = [q.record for q in found]
+    with pytest.raises(LookupError, match="TopicAuthorizationFailed"):
+        await read_to_end(kafka.settings("police"), quarantine)  # writes there; cannot read
+    assert counts(found) == {
+        ("firewall", "BAD_SIGNATURE"): 2,
+        ("firewall", "REPLAY"): 1,
+        ("firewall", "MALFORMED"): 1,
+    }
     by_offset = {r["offset"]: r for r in records}
     offsets = [m.offset for m in messages]
     assert by_offset[offsets[1]]["reason"] == "BAD_SIGNATURE"

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,16 @@ from hub.cli.common import friendly_errors, principal
 from hub.disclosure_log import DisclosureLog, verify_log
 from hub.disclosure_log.pseudonym import pseudonyms
 from hub.disclosure_log.store import StoredEntry
-from hub.envelope import Opener
+from hub.envelope.archive import ArchiveOpener
+from hub.envelope.format import EnvelopeCodec
 from hub.keys import KeyUse
 from hub.keys.local import local_key_store
 from hub.paths import mash_home
-from hub.replay import MemorySeenMessages
+from hub.quarantine_review import Quarantined, Unreadable, counts, details, find, line, matching
+from hub.quarantine_review import open_all as open_quarantined
 from hub.secrets import SecretStore
-from hub.transport.kafka import KafkaSubscription
+from hub.transport.kafka import read_to_end
+from hub.witness import WitnessUnreadable, witnessed_notes
 
 
 def _log() -> DisclosureLog:
@@ -175,20 +178,12 @@ def subject(
     log.close()
 
 
-async def _witnessed() -> list[str]:
+def _witnessed() -> list[str]:
     me = principal("auditor")
-    topic = me.topology.topic("mash.audit")
-    opener = Opener(me.ring, MemorySeenMessages())
-    notes: list[str] = []
-    group = me.topology.group_prefix("auditor") + "verify-" + os.urandom(4).hex()
-    async with KafkaSubscription(me.kafka, [topic], group) as subscription:
-        idle = 0
-        async for batch in subscription.batches(timeout_ms=300):
-            notes.extend(opener.open(m.value, topic=topic).record["note"] for m in batch)
-            idle = 0 if batch else idle + 1
-            if idle >= 4:
-                return notes
-    return notes
+    try:
+        return asyncio.run(witnessed_notes(me.kafka, me.ring, me.topology.topic("mash.audit")))
+    except (LookupError, WitnessUnreadable) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @audit.command()
@@ -210,7 +205,7 @@ def verify(files: tuple[Path, ...], from_kafka: bool) -> None:
     ]
     witnessed = [n for f in files for n in json.loads(f.read_text())]
     if from_kafka:
-        witnessed += asyncio.run(_witnessed())
+        witnessed += _witnessed()
     log = _log()
     report = verify_log(log, keys, witnessed)
     log.close()
@@ -270,3 +265,89 @@ def summary() -> None:
             f"{agency.lower():10} {level:8} "
             + " ".join(f"{counts[(agency, level, d)]:>14}" for d in decisions)
         )
+
+
+@audit.group()
+def quarantine() -> None:
+    """Review messages the services refused (mash.quarantine, read as the auditor): why,
+    which service, where they came from, and what their envelope claims. The refused bytes are
+    kept as they arrived and are never decrypted here."""
+
+
+def _quarantined() -> tuple[list[Quarantined], list[Unreadable], EnvelopeCodec]:
+    me = principal("auditor")
+    topic = me.topology.topic("mash.quarantine")
+    try:
+        messages = asyncio.run(read_to_end(me.kafka, topic))
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    opener = ArchiveOpener(me.ring)
+    found, unreadable = open_quarantined(messages, opener)
+    for u in unreadable:
+        click.echo(
+            f"cannot open the quarantine record at partition {u.partition} offset {u.offset}: "
+            f"{u.reason} ({u.detail})",
+            err=True,
+        )
+    return found, unreadable, opener.envelopes
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO date or date/time") from exc
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+@quarantine.command("list")
+@click.option("--reason", help="e.g. BAD_SIGNATURE, MALFORMED, REPLAY, UNKNOWN_SENDER_KEY.")
+@click.option("--service", help="The service that refused it: firewall, collator, police, ...")
+@click.option("--since", help="ISO date/time (UTC unless given), inclusive.")
+@click.option("--until", help="ISO date/time (UTC unless given), exclusive.")
+@click.option("--json", "as_json", is_flag=True, help="Full records as JSON lines.")
+@friendly_errors
+def quarantine_list(
+    reason: str | None, service: str | None, since: str | None, until: str | None, as_json: bool
+) -> None:
+    """Refused messages, oldest first (exit 1 if any record could not be opened)."""
+    found, unreadable, envelopes = _quarantined()
+    chosen = matching(found, reason=reason, service=service, since=_when(since), until=_when(until))
+    for q in chosen:
+        click.echo(json.dumps(details(q, envelopes)) if as_json else line(q))
+    if unreadable:
+        raise SystemExit(1)
+
+
+@quarantine.command("show")
+@click.argument("quarantine_id")
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the refused bytes, exactly as received, to this file (for forensics).",
+)
+@friendly_errors
+def quarantine_show(quarantine_id: str, save: Path | None) -> None:
+    """One refused message in full, by QUARANTINE_ID (or a unique prefix of it)."""
+    found, _, envelopes = _quarantined()
+    q = find(found, quarantine_id)
+    if q is None:
+        raise click.ClickException(f"no single quarantine record {quarantine_id}")
+    click.echo(json.dumps(details(q, envelopes), indent=2))
+    if save is not None:
+        save.write_bytes(q.record["sealed"])
+        click.echo(f"saved {len(q.record['sealed'])} bytes to {save}", err=True)
+
+
+@quarantine.command("summary")
+@friendly_errors
+def quarantine_summary() -> None:
+    """How many messages each service refused, per reason."""
+    found, unreadable, _ = _quarantined()
+    for (service, reason), n in sorted(counts(found).items()):
+        click.echo(f"{service:12} {reason:26} {n:>8}")
+    click.echo(f"{'total':39} {len(found):>8}")
+    if unreadable:
+        raise SystemExit(1)

@@ -16,6 +16,9 @@ class Consumed:
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = field(default=())
+    # When the broker logged it (ms since the epoch; the broker's own clock on topics with
+    # message.timestamp.type=LogAppendTime): an archive is judged as at that moment.
+    timestamp_ms: int | None = None
 
 
 class Publisher(Protocol):

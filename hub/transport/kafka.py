@@ -1,4 +1,5 @@
-"""aiokafka adapters for the transport interface: a durable publisher and a consumer."""
+"""aiokafka adapters for the transport interface: a durable publisher, a consumer, and a
+reader of a whole topic (an archive)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from hub.settings import KafkaSettings
 from hub.transport.base import Consumed
@@ -114,7 +116,9 @@ class KafkaSubscription:
             if messages:
                 self._next[(tp.topic, tp.partition)] = messages[-1].offset + 1
         return [
-            Consumed(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
+            Consumed(
+                m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()), m.timestamp
+            )
             for messages in fetched.values()
             for m in messages
         ]
@@ -175,3 +179,49 @@ class KafkaSubscription:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def read_to_end(
+    settings: KafkaSettings, topic: str, max_records: int = 500
+) -> list[Consumed]:
+    """Every message of ``topic``, from the start of each partition to its end as it was when
+    called: a review of an archive (quarantine, checkpoints). No consumer group, so nothing
+    is committed and two reviewers never share or move each other's place. LookupError when
+    the topic cannot be read (absent, not allowed, no broker)."""
+    consumer = AIOKafkaConsumer(
+        topic,  # without a group: every partition is assigned to this reader
+        **settings.aiokafka_kwargs(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    try:
+        await consumer.start()
+        partitions = sorted(consumer.assignment())
+        if not partitions:
+            raise LookupError(f"topic {topic} not found, or not readable by {settings.username}")
+        await consumer.seek_to_beginning(*partitions)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        found: list[Consumed] = []
+        while waiting := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            fetched = await consumer.getmany(*waiting, timeout_ms=500, max_records=max_records)
+            found += [
+                Consumed(
+                    m.topic,
+                    m.partition,
+                    m.offset,
+                    m.key,
+                    m.value,
+                    tuple(m.headers or ()),
+                    m.timestamp,
+                )
+                for records in fetched.values()
+                for m in records
+                if m.offset < ends[TopicPartition(m.topic, m.partition)]
+            ]
+        return found
+    except KafkaError as exc:
+        raise LookupError(f"cannot read {topic} as {settings.username}: {exc}") from exc
+    finally:
+        await consumer.stop()
