@@ -17,6 +17,7 @@ from hub.disclosure_log import DisclosureLog
 from hub.firewall.handler import FirewallHandler
 from hub.firewall.state import FirewallState
 from hub.keys import KeyRing, KeyStore
+from hub.keys.highest import HighestSerial
 from hub.keys.local import local_key_store
 from hub.keys.refresh import KeyRefresher
 from hub.local import client_settings
@@ -91,6 +92,9 @@ def build(
         settings = settings.model_copy(update={"kafka": client_settings(principal, settings.home)})
     store = key_store or local_key_store(settings.home)
     ring = KeyRing.load(store, principal)
+    state_name = f"adapter-{agency.lower()}" if kind == "adapter" and agency else kind
+    highest = HighestSerial(settings.state_dir(state_name) / "key-directory-serial")
+    highest.admit(ring.directory)  # an older directory than one used here: refused
     topology = Topology.load(namespace=settings.namespace)
     handler: Handler
     if isinstance(settings, FirewallSettings):
@@ -124,5 +128,6 @@ def build(
             AdapterState(settings.state_store(f"adapter-{agency.lower()}", "adapter.db")),
             settings.concern_poll_s,
         )
-    runner = ServiceRunner(settings, handler, ring, topology, keys=KeyRefresher(store, ring))
+    keys = KeyRefresher(store, ring, highest=highest)
+    runner = ServiceRunner(settings, handler, ring, topology, keys=keys)
     return Built(runner, handler)

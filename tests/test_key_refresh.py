@@ -172,3 +172,60 @@ def test_a_service_whose_own_key_is_revoked_holds_its_input_until_new_keys_arriv
     )
     expiry = metrics.registry.get_sample_value("mash_key_expiry_timestamp_seconds", {"use": "sign"})
     assert expiry == store.load_directory().get(ring.signing_key_id).not_after.timestamp()  # type: ignore[union-attr]
+
+
+def test_a_restart_onto_an_older_directory_is_refused(tmp_path: Path) -> None:
+    """The highest serial a service used is kept in its state folder: after a revocation was
+    taken in, a restart with the older directory put back fails with a clear KeysUnavailable,
+    and the current directory starts it again."""
+    from hub.keys import KeysUnavailable
+    from hub.services import FirewallSettings, build
+    from hub.settings import KafkaSettings
+
+    store = _store(tmp_path)
+    kafka = KafkaSettings(bootstrap_servers="localhost:1", security_protocol="PLAINTEXT")
+    settings = FirewallSettings(home=tmp_path / "home", kafka=kafka)  # never connects
+    before = store.directory_file.read_text()
+    build("firewall", settings=settings, key_store=store).handler.close()
+    store.revoke(KeyRing.load(store, "police").signing_key_id, "compromised")
+    built = build("firewall", settings=settings, key_store=store)  # sees the new serial
+    built.handler.close()
+    current = store.directory_file.read_text()
+    store.directory_file.write_text(before)
+    with pytest.raises(KeysUnavailable, match=r"older than serial .* rollback"):
+        build("firewall", settings=settings, key_store=store)
+    store.directory_file.write_text(current)
+    build("firewall", settings=settings, key_store=store).handler.close()
+
+
+def test_a_refresher_with_a_mark_refuses_what_an_earlier_run_outgrew(tmp_path: Path) -> None:
+    """A running service whose mark is above its ring's serial (a restart raced a rollback)
+    refuses a directory below the mark and records each newer one it takes in."""
+    from hub.keys.highest import HighestSerial
+
+    store = _store(tmp_path)
+    ring = KeyRing.load(store, "firewall")
+    mark = HighestSerial(tmp_path / "serial")
+    (tmp_path / "serial").write_text(f"{ring.directory.root_key_id} {ring.directory.serial + 5}")
+    refresher = KeyRefresher(store, ring, highest=mark)
+    store.rotate("police")
+    assert not refresher.refresh()  # newer than the ring, still below the mark
+    for _ in range(5):
+        store.rotate("police")
+    assert refresher.refresh()
+    assert mark.value(ring.directory) == ring.directory.serial == store.load_directory().serial
+
+
+def test_keys_set_up_afresh_under_a_new_root_start_their_serials_again(tmp_path: Path) -> None:
+    """The mark is per root key: a new key folder (a new root, serial 1) is admitted and
+    becomes the mark; the old root's high serial does not block it."""
+    from hub.keys.highest import HighestSerial
+
+    old, new = _store(tmp_path / "old"), _store(tmp_path / "new")
+    for _ in range(3):
+        old.rotate("police")
+    mark = HighestSerial(tmp_path / "serial")
+    mark.admit(old.load_directory())
+    mark.admit(new.load_directory())
+    assert mark.value(new.load_directory()) == new.load_directory().serial
+    assert mark.value(old.load_directory()) == 0

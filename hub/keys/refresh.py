@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import structlog
 
 from hub.keys.directory import KeyDirectory, KeyUse
+from hub.keys.highest import HighestSerial
 from hub.keys.ring import KeyRing, KeysUnavailable
 from hub.keys.store import KeyStore
 
@@ -48,10 +49,12 @@ class KeyRefresher:
         store: KeyStore,
         ring: KeyRing,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        highest: HighestSerial | None = None,
     ) -> None:
         self.store = store
         self.ring = ring
         self.clock = clock
+        self.highest = highest  # kept across restarts; else the ring's serial is the mark
         self._stamp = self._look()
         self._incomplete = False  # the directory names own keys whose private half is missing
         self._missed_at = 0.0
@@ -82,7 +85,8 @@ class KeyRefresher:
         except (OSError, ValueError) as exc:  # unreadable, or not signed by the root key
             log.error("key_directory_refused", principal=self.ring.principal, error=str(exc))
             return False
-        held = self.ring.directory.serial
+        mark = self.highest.value(directory) if self.highest else 0
+        held = max(self.ring.directory.serial, mark)
         if directory.serial < held:
             log.error(
                 "key_directory_rollback_refused",
@@ -91,6 +95,8 @@ class KeyRefresher:
                 held=held,
             )
             return False
+        if self.highest is not None:
+            self.highest.admit(directory)
         return self._take_in(directory)
 
     def _take_in(self, directory: KeyDirectory) -> bool:
