@@ -4,6 +4,7 @@ or forged directory, and holds its input while its own keys cannot be used."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,95 @@ def test_keys_set_up_afresh_under_a_new_root_start_their_serials_again(tmp_path:
     mark.admit(new.load_directory())
     assert mark.value(new.load_directory()) == new.load_directory().serial
     assert mark.value(old.load_directory()) == 0
+
+
+class _Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_keys_announced_for_later_are_used_from_then_and_not_before(tmp_path: Path) -> None:
+    """A rotation with a delay announces the new keys at once but the old ones stay in use
+    until then (and valid the overlap beyond); a running service switches to its new signing
+    key when the time comes, with nothing changed in the folder."""
+    clock = _Clock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    store = KeyStore(tmp_path / "keys", lambda who: f"pw-{who}".encode(), clock=clock)
+    store.init(["police", "firewall"])
+    ring = KeyRing.load(store, "police", clock())
+    refresher = KeyRefresher(store, ring, clock=clock)
+    old = ring.signing_key_id
+    new_sign, new_encrypt = store.rotate(
+        "police", overlap=timedelta(days=1), activate_after=timedelta(minutes=10)
+    )
+    directory = store.load_directory()
+    assert directory.current("police", KeyUse.SIGN, clock()).key_id == old  # type: ignore[union-attr]
+    assert directory.get(old).not_after == clock() + timedelta(minutes=10, days=1)  # type: ignore[union-attr]
+    refresher.refresh()  # the directory is taken in; police still signs with its old key
+    assert ring.directory.get(new_sign) is not None and ring.signing_key_id == old
+    assert new_encrypt in ring.decryption  # able to open what is sealed to it once in use
+    clock.now += timedelta(minutes=9)
+    assert not refresher.refresh()
+    clock.now += timedelta(minutes=1)
+    assert refresher.refresh() and ring.signing_key_id == new_sign
+    assert ring.recipient_key("police", clock()).key_id == new_encrypt
+
+
+def test_a_host_whose_key_folder_lags_still_opens_messages_until_the_keys_come_into_use(
+    tmp_path: Path,
+) -> None:
+    """On two hosts: police rotates with a delay; the firewall's host has not got the new
+    folder yet but opens police's messages, signed with the old key until the new one is in
+    use. Rotated without a delay, the same lagging host refuses them (unknown sender key)."""
+    import shutil
+
+    for delay, refused in ((timedelta(minutes=10), False), (timedelta(0), True)):
+        police_host = _store(tmp_path / f"police-{delay.seconds}")
+        firewall_host = tmp_path / f"firewall-{delay.seconds}"
+        shutil.copytree(police_host.folder, firewall_host)  # both hosts had the same folder
+        lagging = KeyStore(firewall_host, lambda who: f"pw-{who}".encode())
+        opener = Opener(KeyRing.load(lagging, "firewall"), MemorySeenMessages())
+        police = KeyRing.load(police_host, "police")
+        refresher = KeyRefresher(police_host, police)  # police's service reads its folder
+        police_host.rotate("police", activate_after=delay)
+        assert refresher.refresh()
+        message = _from(police)
+        if refused:
+            with pytest.raises(MessageRejected) as exc:
+                opener.open(message, topic=TOPIC)
+            assert exc.value.reason is RejectReason.UNKNOWN_SENDER_KEY
+        else:
+            assert opener.open(message, topic=TOPIC).header.sender == "police"
+
+
+def test_rotate_refuses_a_negative_delay(tmp_path: Path) -> None:
+    """A key cannot come into use before it was made."""
+    with pytest.raises(ValueError, match="negative"):
+        _store(tmp_path).rotate("police", activate_after=timedelta(minutes=-1))
+
+
+def test_cli_rotate_with_a_delay_announces_the_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mash keys rotate --activate-after-minutes` says when the keys come into use, and
+    `mash keys list` shows them as announced until then."""
+    from click.testing import CliRunner
+
+    from hub.cli import cli
+    from hub.keys.local import local_key_store
+
+    monkeypatch.setenv("MASH_HOME", str(tmp_path))
+    monkeypatch.delenv("MASH_KEYS_DIR", raising=False)
+    local_key_store(tmp_path).init(["police", "firewall"])
+    runner = CliRunner()
+    rotated = runner.invoke(cli, ["keys", "rotate", "police", "--activate-after-minutes", "30"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "in use from" in rotated.output and "copy the key folder" in rotated.output
+    listed = runner.invoke(cli, ["keys", "list"]).output
+    assert listed.count("announced: in use from") == 2  # police's new sign and encrypt keys
+    negative = runner.invoke(cli, ["keys", "rotate", "police", "--activate-after-minutes", "-5"])
+    assert negative.exit_code == 2

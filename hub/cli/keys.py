@@ -42,13 +42,29 @@ def init(lifetime_days: int) -> None:
     show_default=True,
     help="How long the old keys stay valid so in-flight messages still open.",
 )
-def rotate(principal: str, overlap_days: float) -> None:
-    """Give PRINCIPAL new keys; its old ones lapse after the overlap."""
+@click.option(
+    "--activate-after-minutes",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Announce the new keys now but use them only from this many minutes on: with "
+    "services on several hosts, time for the key folder to reach every host first (else a "
+    "host that has not got it yet refuses the first messages that use them).",
+)
+def rotate(principal: str, overlap_days: float, activate_after_minutes: float) -> None:
+    """Give PRINCIPAL new keys; its old ones lapse after the overlap (counted from when the
+    new ones come into use). Running services take them in without a restart."""
+    delay = timedelta(minutes=activate_after_minutes)
     try:
-        created = local_key_store().rotate(principal, timedelta(days=overlap_days))
+        created = local_key_store().rotate(
+            principal, timedelta(days=overlap_days), activate_after=delay
+        )
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
     click.echo(f"new keys for {principal}: {', '.join(created)}")
+    if delay:
+        starts = datetime.now(UTC) + delay
+        click.echo(f"in use from {starts:%Y-%m-%d %H:%M:%S}Z: copy the key folder to every host")
 
 
 @keys.command()
@@ -80,6 +96,8 @@ def list_keys(as_json: bool) -> None:
             flag = f"REVOKED: {e.revocation_reason}"
         elif e.not_after < now:
             flag = "lapsed"
+        elif e.not_before > now:
+            flag = f"announced: in use from {e.not_before:%Y-%m-%d %H:%M}Z"
         elif e.expires_soon(now):
             flag = f"WARNING: expires in {days} days"
         click.echo(

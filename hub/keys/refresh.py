@@ -39,6 +39,17 @@ def keys_problem(ring: KeyRing, now: datetime) -> str | None:
     return None
 
 
+def next_activation(ring: KeyRing, now: datetime) -> datetime | None:
+    """When the next of this principal's keys announced for later (a rotation with a delay)
+    comes into use, or None: the ring is taken in again then, to sign with it."""
+    pending = [
+        e.not_before
+        for e in ring.directory.entries
+        if e.owner == ring.principal and e.not_before > now and e.valid_at(e.not_before)
+    ]
+    return min(pending, default=None)
+
+
 class KeyRefresher:
     """Looks at the key folder (the signed directory and this principal's private keys) and
     takes a newer directory into the ring in place, so every sealer and opener holding the ring
@@ -58,6 +69,7 @@ class KeyRefresher:
         self._stamp = self._look()
         self._incomplete = False  # the directory names own keys whose private half is missing
         self._missed_at = 0.0
+        self._activates = next_activation(ring, clock())  # own keys announced, not yet in use
 
     def _look(self) -> Stamp:
         """What the folder holds now, cheaply (names, sizes and change times of its files)."""
@@ -77,7 +89,8 @@ class KeyRefresher:
     def refresh(self) -> bool:
         """Take in what changed in the folder since last time; whether the ring changed."""
         stamp = self._look()
-        if stamp == self._stamp and not self._incomplete:
+        due = self._activates is not None and self.clock() >= self._activates
+        if stamp == self._stamp and not self._incomplete and not due:
             return False
         self._stamp = stamp
         try:
@@ -116,6 +129,7 @@ class KeyRefresher:
                 error=str(exc),
             )
             return changed
+        self._activates = next_activation(fresh, now)
         changed = (
             fresh.directory.serial != self.ring.directory.serial
             or fresh.signing_key_id != self.ring.signing_key_id

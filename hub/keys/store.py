@@ -169,8 +169,14 @@ class KeyStore:
         return created
 
     def _add(
-        self, directory: KeyDirectory, owner: str, use: KeyUse, now: datetime, lifetime: timedelta
+        self,
+        directory: KeyDirectory,
+        owner: str,
+        use: KeyUse,
+        now: datetime,
+        lifetime: timedelta,
     ) -> KeyEntry:
+        """A new key pair for ``owner``, valid from ``now`` for ``lifetime``."""
         key: PrivateKey = (
             Ed25519PrivateKey.generate() if use is KeyUse.SIGN else X25519PrivateKey.generate()
         )
@@ -192,17 +198,23 @@ class KeyStore:
         owner: str,
         overlap: timedelta = DEFAULT_OVERLAP,
         lifetime: timedelta = DEFAULT_LIFETIME,
+        activate_after: timedelta = timedelta(0),
     ) -> list[str]:
-        """New keys for ``owner``; the old ones stay valid for ``overlap`` so traffic drains."""
+        """New keys for ``owner``, used from ``activate_after`` on (announced in the directory
+        at once, so that on several hosts every key folder holds them before the first message
+        that uses them); the old ones stay valid ``overlap`` beyond that so traffic drains."""
+        if activate_after < timedelta(0):
+            raise ValueError("activate_after cannot be negative")
         directory = self.load_directory()
         now = self.clock()
         if owner not in directory.owners():
             raise KeyError(f"no keys for {owner!r}; run `mash keys init` first")
+        starts = now + activate_after
         for i, entry in enumerate(directory.entries):
             if entry.owner == owner and entry.status is KeyStatus.ACTIVE and entry.not_after > now:
-                end = min(entry.not_after, now + overlap)
+                end = min(entry.not_after, starts + overlap)
                 directory.entries[i] = entry.model_copy(update={"not_after": end})
-        created = [self._add(directory, owner, use, now, lifetime).key_id for use in KeyUse]
+        created = [self._add(directory, owner, use, starts, lifetime).key_id for use in KeyUse]
         self._save(directory)
         return created
 
