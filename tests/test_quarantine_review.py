@@ -38,7 +38,7 @@ LAST_WEEK = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)
 def _forged_response(rings: dict[str, KeyRing]) -> bytes:
     """A police response re-signed by the collator's key while still naming police's."""
     record = Samples(seed=5).agency_response("POLICE")
-    sealer = Sealer(rings["police"])
+    sealer = Sealer(rings["police"], clock=lambda: LAST_WEEK)
     data, _ = sealer.seal(
         topic=RESPONSES,
         schema_name="mash.AgencyResponse",
@@ -103,17 +103,17 @@ async def test_a_record_the_auditor_cannot_open_is_reported_with_its_position(
 ) -> None:
     """A quarantine record not sealed to the auditor is listed as unreadable, not dropped."""
     [good] = await _quarantine(rings, [("firewall", b"junk", LAST_WEEK)])
-    stray, _ = Sealer(rings["firewall"]).seal(
+    stray, _ = Sealer(rings["firewall"], clock=lambda: LAST_WEEK).seal(
         topic=QUARANTINE,
         schema_name="mash.Quarantined",
-        record=Opener(rings["auditor"], MemorySeenMessages())
-        .open(good.value, topic=QUARANTINE)
+        record=ArchiveOpener(rings["auditor"])
+        .open(good.value, topic=QUARANTINE, at=LAST_WEEK)
         .record,
         recipients=["collator"],
         correlation_id="x",
     )
     found, unreadable = open_all(
-        [good, dataclasses.replace(good, offset=7, value=stray, timestamp_ms=None)],
+        [good, dataclasses.replace(good, offset=7, value=stray)],
         ArchiveOpener(rings["auditor"]),
     )
     assert len(found) == 1
