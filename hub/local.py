@@ -26,14 +26,24 @@ def client_settings(principal: str, home: Path | None = None) -> KafkaSettings:
     return local_settings(principal, home)
 
 
+def local_tls() -> bool:
+    """Whether clients of the local broker use its TLS listener (MASH_BROKER_TLS=1)."""
+    return os.environ.get("MASH_BROKER_TLS", "").strip().lower() in {"1", "true", "yes"}
+
+
 def local_settings(principal: str, home: Path | None = None) -> KafkaSettings:
-    """How ``principal`` reaches the project's own broker under ``home``."""
+    """How ``principal`` reaches the project's own broker under ``home``: SASL/SCRAM on the
+    loopback port, or over its TLS listener with MASH_BROKER_TLS=1."""
     home = home or mash_home()
-    admin = LocalBroker(home).admin_settings()
-    if principal == "admin":
-        return admin
-    return KafkaSettings(
-        bootstrap_servers=admin.bootstrap_servers,
-        username=principal,
-        password=SecretStr(principal_password(principal, home)),
+    broker = LocalBroker(home)
+    admin = broker.admin_settings()
+    settings = (
+        admin
+        if principal == "admin"
+        else KafkaSettings(
+            bootstrap_servers=admin.bootstrap_servers,
+            username=principal,
+            password=SecretStr(principal_password(principal, home)),
+        )
     )
+    return broker.tls_settings(settings) if local_tls() else settings

@@ -2,12 +2,14 @@
 testcontainers Kafka when a Docker engine is chosen, or an external cluster named by env.
 
 MASH_TEST_BROKER=local|testcontainers|external. For external: MASH_TEST_BOOTSTRAP,
-MASH_TEST_ADMIN_USER, MASH_TEST_ADMIN_PASSWORD (SASL_PLAINTEXT, SCRAM-SHA-512, a super user).
+MASH_TEST_ADMIN_USER, MASH_TEST_ADMIN_PASSWORD (SASL_PLAINTEXT, SCRAM-SHA-512, a super user),
+and for the tests over TLS MASH_TEST_TLS_BOOTSTRAP with MASH_TEST_TLS_CAFILE (SASL_SSL).
 A broker that cannot be had raises: the run fails, it never skips.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import secrets
@@ -36,6 +38,15 @@ class KafkaCluster:
     secrets: SecretStore
     data_dir: Path | None = None
     provisioned: set[str] = field(default_factory=set)
+    tls: tuple[str, Path] | None = None  # the SASL_SSL endpoint and the CA it is signed by
+    over_tls: bool = False  # settings() for the SASL_SSL endpoint
+
+    def with_tls(self) -> KafkaCluster:
+        """The same cluster, every principal's settings for its TLS listener (SASL_SSL,
+        trusting its certificate authority); LookupError if it offers none."""
+        if self.tls is None:
+            raise LookupError(f"the {self.kind} cluster names no TLS endpoint")
+        return dataclasses.replace(self, over_tls=True)
 
     @property
     def bootstrap(self) -> str:
@@ -48,17 +59,30 @@ class KafkaCluster:
 
     def settings(self, principal: str, password: str | None = None) -> KafkaSettings:
         """Client settings for ``principal`` (optionally with a wrong password)."""
-        if principal == "admin":
-            return self.admin
+        plain = (
+            self.admin
+            if principal == "admin"
+            else KafkaSettings(
+                bootstrap_servers=self.bootstrap,
+                username=principal,
+                password=SecretStr(password or self.password(principal)),
+            )
+        )
+        if not self.over_tls:
+            return plain
+        assert self.tls is not None
+        endpoint, cafile = self.tls
         return KafkaSettings(
-            bootstrap_servers=self.bootstrap,
-            username=principal,
-            password=SecretStr(password or self.password(principal)),
+            bootstrap_servers=endpoint,
+            security_protocol="SASL_SSL",
+            username=plain.username,
+            password=plain.password,
+            ssl_cafile=cafile,
         )
 
     def provision(self, topology: Topology) -> Plan:
         """Create the topology's users, topics and ACLs (and wait until they are in force)."""
-        change = provision(topology, ClusterAdmin(self.admin), self.password)
+        change = provision(topology, ClusterAdmin(self.settings("admin")), self.password)
         self.provisioned.add(topology.namespace)
         return change
 
@@ -74,12 +98,15 @@ def local_cluster(home: Path) -> Iterator[KafkaCluster]:
     """The project's own broker, on free ports, in a throw-away run folder."""
     broker = LocalBroker(home, client_port=0, controller_port=0)
     broker.start(timeout=120)
+    tls = broker.tls_settings(broker.admin_settings())
+    assert tls.ssl_cafile is not None
     try:
         yield KafkaCluster(
             "local",
             broker.admin_settings(),
             SecretStore(home / "secrets"),
             data_dir=broker.data_dir,
+            tls=(tls.bootstrap_servers, tls.ssl_cafile),
         )
     finally:
         broker.stop()
@@ -96,7 +123,12 @@ def external_cluster(home: Path) -> Iterator[KafkaCluster]:
         )
     except KeyError as exc:
         raise RuntimeError(f"MASH_TEST_BROKER=external needs {exc.args[0]} to be set") from exc
-    yield KafkaCluster("external", admin, SecretStore(home / "secrets"))
+    endpoint, cafile = (
+        os.environ.get("MASH_TEST_TLS_BOOTSTRAP"),
+        os.environ.get("MASH_TEST_TLS_CAFILE"),
+    )
+    tls = (endpoint, Path(cafile)) if endpoint and cafile else None
+    yield KafkaCluster("external", admin, SecretStore(home / "secrets"), tls=tls)
 
 
 @contextmanager

@@ -48,3 +48,25 @@ def test_passwords_that_would_break_the_jaas_line_are_refused() -> None:
         _props(admin_password='bad"pw')
     with pytest.raises(ValueError, match="must not contain"):
         _props(controller_password="a,b")
+
+
+def test_the_tls_listener_is_sasl_scram_over_tls_with_the_pem_keystore() -> None:
+    """SECURE is SASL_SSL with SCRAM-SHA-512 and the PEM keystore; the plain listener stays."""
+    props = _props(tls_port=3, tls_keystore=Path("/tmp/tls/broker.pem"))
+    assert props["listeners"].split(",")[-1] == "SECURE://127.0.0.1:3"
+    assert "SECURE://127.0.0.1:3" in props["advertised.listeners"]
+    assert props["listener.security.protocol.map"].split(",") == [
+        "CLIENT:SASL_PLAINTEXT",
+        "CONTROLLER:SASL_PLAINTEXT",
+        "SECURE:SASL_SSL",
+    ]
+    assert props["listener.name.secure.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["listener.name.secure.ssl.keystore.type"] == "PEM"
+    assert props["listener.name.secure.ssl.keystore.location"] == "/tmp/tls/broker.pem"
+    assert "ScramLoginModule" in props["listener.name.secure.scram-sha-512.sasl.jaas.config"]
+
+
+def test_a_tls_port_without_a_keystore_is_refused() -> None:
+    """Half a TLS listener is a configuration error, not a broker that fails to start."""
+    with pytest.raises(ValueError, match="both"):
+        _props(tls_port=3)

@@ -60,19 +60,24 @@ def test_fetch_is_a_no_op_once_cached() -> None:
 
 
 def test_restart_keeps_users_topics_and_acls(tmp_path: Path) -> None:
-    """Stop and start again: same cluster, provisioning has nothing left to do."""
+    """Stop and start again: same cluster, provisioning has nothing left to do; the TLS
+    listener keeps its port and authority, so clients on other hosts keep trusting it."""
     broker = LocalBroker(tmp_path, client_port=0, controller_port=0)
     topology = Topology.load(namespace="restart")
     try:
         status = broker.start(timeout=120)
         assert status.ready and status.pid is not None and status.rss_mib
+        assert status.tls_bootstrap is not None
+        authority = broker.tls.ca_file.read_bytes()
         assert not provision(topology, ClusterAdmin(broker.admin_settings()), str.upper).empty
         assert broker.stop() is True
         assert broker.status().running is False
         again = LocalBroker(tmp_path)
-        status = again.start(timeout=120)
-        assert status.ready and status.topics == len(topology.topics)
-        admin = ClusterAdmin(again.admin_settings())
+        restarted = again.start(timeout=120)
+        assert restarted.ready and restarted.topics == len(topology.topics)
+        assert restarted.tls_bootstrap == status.tls_bootstrap
+        assert again.tls.ca_file.read_bytes() == authority
+        admin = ClusterAdmin(again.tls_settings(again.admin_settings()))  # over TLS
         assert plan(topology, admin.state(topology)).empty
         assert again.stop() is True
     finally:

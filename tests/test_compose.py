@@ -104,3 +104,23 @@ def test_database_urls_carry_no_password_and_the_secret_is_mounted(
         assert secret.startswith("/run/secrets/"), f"{name} has no database password file"
         assert secret.removeprefix("/run/secrets/") in svc.get("secrets", []), name
     assert using > 0, "nothing uses PostgreSQL: the check would pass vacuously"
+
+
+def test_every_service_reaches_the_broker_over_tls_trusting_a_mounted_authority(
+    compose: dict[str, Any],
+) -> None:
+    """Each built service connects with SASL_SSL to the broker's TLS listener, and the CA file
+    it names is a secret mounted into it; the broker serves that listener with the keystore
+    secret `mash broker tls` makes."""
+    script = (ROOT / "deploy/kafka/entrypoint.sh").read_text()
+    assert "SECURE://kafka:9094" in script and "SECURE:SASL_SSL" in script
+    assert "ssl.keystore.location=/run/secrets/kafka_tls_keystore" in script
+    assert "kafka_tls_keystore" in compose["services"]["kafka"]["secrets"]
+    built = {n: s for n, s in compose["services"].items() if s.get("build")}
+    for name, svc in built.items():
+        env = svc["environment"]
+        assert env["MASH_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", name
+        assert env["MASH_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9094", name
+        cafile = env["MASH_KAFKA_SSL_CAFILE"]
+        assert cafile.removeprefix("/run/secrets/") in svc["secrets"], name
+    assert compose["secrets"]["kafka_ca"]["file"] == "./secrets/kafka-tls/ca.pem"

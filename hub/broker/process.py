@@ -22,12 +22,14 @@ from pydantic import SecretStr
 from hub.broker.config import ADMIN_USER, BrokerConfig, render_server_properties
 from hub.broker.errors import ClusterMismatch, NotRunning, PortInUse, StartFailed, ToolMissing
 from hub.broker.fetch import KAFKA_VERSION, fetch_kafka
+from hub.broker.tls import BrokerTls, ensure_broker_tls
 from hub.proc import alive
 from hub.secrets import SecretStore
 from hub.settings import KafkaSettings
 
 DEFAULT_CLIENT_PORT = 19092
 DEFAULT_CONTROLLER_PORT = 19093
+DEFAULT_TLS_PORT = 19094
 _JVM_HEAP = ["-Xms128m", "-Xmx512m"]
 
 
@@ -41,6 +43,7 @@ class BrokerStatus:
     bootstrap: str | None
     rss_mib: float | None
     topics: int | None
+    tls_bootstrap: str | None = None
 
 
 def _java_major() -> int:
@@ -106,12 +109,14 @@ class LocalBroker:
         client_port: int | None = None,
         controller_port: int | None = None,
         version: str = KAFKA_VERSION,
+        tls_port: int | None = None,
     ) -> None:
         self.home = home
         self.dir = home / "broker"
         self.version = version
         self.secrets = SecretStore(home / "secrets")
         self._requested_ports = (client_port, controller_port)
+        self._requested_tls_port = tls_port
         self._proc: subprocess.Popen[bytes] | None = None
 
     # -- files -----------------------------------------------------------------------------
@@ -143,6 +148,15 @@ class LocalBroker:
                     os.environ.get("MASH_BROKER_CONTROLLER_PORT", DEFAULT_CONTROLLER_PORT),
                 )
             )
+        tls_port = self._requested_tls_port
+        if tls_port is None:
+            # As before; else as asked; else a free one when the client port is picked freely.
+            tls_port = int(
+                state.get(
+                    "tls_port",
+                    os.environ.get("MASH_BROKER_TLS_PORT", 0 if client == 0 else DEFAULT_TLS_PORT),
+                )
+            )
         client = client or free_port()
         controller = controller or free_port()
         return BrokerConfig(
@@ -151,7 +165,14 @@ class LocalBroker:
             controller_port=controller,
             admin_password=self.secrets.get_or_create("kafka-admin").get_secret_value(),
             controller_password=self.secrets.get_or_create("kafka-controller").get_secret_value(),
+            tls_port=tls_port or free_port(),
+            tls_keystore=self.tls.keystore,
         )
+
+    @property
+    def tls(self) -> BrokerTls:
+        """The broker's TLS files (ca.pem is what clients on other hosts trust)."""
+        return BrokerTls(self.dir / "tls")
 
     def admin_settings(self) -> KafkaSettings:
         """Client settings for the super user (provisioning and readiness checks)."""
@@ -172,6 +193,20 @@ class LocalBroker:
             bootstrap_servers=f"127.0.0.1:{port}",
             username=ADMIN_USER,
             password=SecretStr(password.get_secret_value()),
+        )
+
+    def tls_settings(self, settings: KafkaSettings) -> KafkaSettings:
+        """The same principal's settings over the TLS listener (SASL_SSL, trusting ca.pem)."""
+        port = self._state().get("tls_port")
+        if port is None:
+            raise NotRunning(f"the broker under {self.dir} has no TLS listener yet (start it)")
+        return KafkaSettings(
+            bootstrap_servers=f"127.0.0.1:{port}",
+            security_protocol="SASL_SSL",
+            sasl_mechanism=settings.sasl_mechanism,
+            username=settings.username,
+            password=settings.password,
+            ssl_cafile=self.tls.ca_file,
         )
 
     # -- process ---------------------------------------------------------------------------
@@ -230,18 +265,25 @@ class LocalBroker:
         if self.pid() is not None:
             return self.wait_ready(timeout)
         cfg = self._config()
-        for port in (cfg.client_port, cfg.controller_port):
-            if not _port_free(cfg.host, port):
+        for port in (cfg.client_port, cfg.controller_port, cfg.tls_port):
+            if port is not None and not _port_free(cfg.host, port):
                 raise PortInUse(
                     f"port {port} on {cfg.host} is already in use by another process; "
                     "choose others with --port/--controller-port (0 picks a free one)"
                 )
         cluster_id = self._check_data_dir()
+        ensure_broker_tls(self.tls.folder, cfg.host)
         props = self.dir / "server.properties"
         props.write_text(render_server_properties(cfg))
         props.chmod(0o600)
         (self.dir / "broker.json").write_text(
-            json.dumps({"client_port": cfg.client_port, "controller_port": cfg.controller_port})
+            json.dumps(
+                {
+                    "client_port": cfg.client_port,
+                    "controller_port": cfg.controller_port,
+                    "tls_port": cfg.tls_port,
+                }
+            )
         )
         if not (self.data_dir / "meta.properties").is_file():
             scram = f"SCRAM-SHA-512=[name={ADMIN_USER},password={cfg.admin_password}]"
@@ -315,7 +357,16 @@ class LocalBroker:
             return BrokerStatus(False, False, None, None, None, None)
         topics = self._probe(timeout=3.0)
         bootstrap = self.admin_settings().bootstrap_servers
-        return BrokerStatus(True, topics is not None, pid, bootstrap, _rss_mib(pid), topics)
+        tls_port = self._state().get("tls_port")
+        return BrokerStatus(
+            True,
+            topics is not None,
+            pid,
+            bootstrap,
+            _rss_mib(pid),
+            topics,
+            None if tls_port is None else f"127.0.0.1:{tls_port}",
+        )
 
     def stop(self, timeout: float = 30.0) -> bool:
         """SIGTERM, then SIGKILL after ``timeout``; True if a broker was running."""

@@ -427,6 +427,7 @@ class ServiceRunner:
                 service=self.handler.name,
                 health_port=self.health.port,
                 topics=sorted(self._logical),
+                kafka=f"{kafka.security_protocol} {kafka.bootstrap_servers}",
             )
             await self._loop(inbox, publisher, subscription)
             try:
