@@ -101,6 +101,18 @@ class Inbox:
             found |= {r for (r,) in rows}
         return found
 
+    def erase(self, referral_id: str) -> dict[str, int]:
+        """Remove what this inbox holds about one referral (IG's erasure): rows per table."""
+        removed = {}
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for table in ("packages", "notifications", "messages"):
+                cursor = self._db.execute(
+                    f"DELETE FROM {table} WHERE referral_id = ?", (referral_id,)
+                )
+                removed[table] = cursor.rowcount
+        return removed
+
     def notifications(self) -> list[dict[str, Any]]:
         """Every notification received."""
         rows = self._db.execute("SELECT record, schema FROM notifications ORDER BY rowid")

@@ -126,6 +126,21 @@ class StateDB:
         """Undo the open transaction, if any (an outage may have ended it already)."""
         self._db.rollback()
 
+    def delete_referral(self, tables: Sequence[str], referral_id: str) -> dict[str, int]:
+        """Remove one referral's rows from ``tables`` in one transaction (an erasure): how many
+        rows each lost."""
+        removed = {}
+        self.begin()
+        try:
+            for table in tables:
+                cursor = self.execute(f"DELETE FROM {table} WHERE referral_id = ?", (referral_id,))
+                removed[table] = max(cursor.rowcount, 0)
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+        return removed
+
     def close(self) -> None:
         """Close the connection."""
         self._db.close()

@@ -10,6 +10,7 @@ from hub.cli.bench import bench
 from hub.cli.broker import broker
 from hub.cli.decisions import decide, feedback, queue
 from hub.cli.demo import demo
+from hub.cli.governance import correct, erase, retention
 from hub.cli.keys import keys
 from hub.cli.packages import notifications, packages
 from hub.cli.provision import provision
@@ -30,6 +31,8 @@ def cli() -> None:
     """
 
 
+for command in (correct, retention, erase):
+    audit.add_command(command)
 cli.add_command(broker)
 cli.add_command(provision)
 cli.add_command(keys)

@@ -30,7 +30,8 @@ from hub.transport.kafka import read_to_end
 from hub.witness import WitnessUnreadable, witnessed_notes
 
 
-def _log() -> DisclosureLog:
+def open_log() -> DisclosureLog:
+    """The disclosure log IG reviews: MASH_LOG_URL, else the firewall's SQLite file here."""
     if url := os.environ.get("MASH_LOG_URL"):
         return DisclosureLog(url)
     ns = os.environ.get("MASH_NAMESPACE", "")
@@ -96,7 +97,7 @@ def _filters(fn: Any) -> Any:
             click.option(
                 "--decision",
                 help="released, summarised, existence_only, withheld, "
-                "or an operation (collect, re-rate).",
+                "or an operation (collect, re-rate, correct, erase).",
             ),
             click.option("--since", help="ISO date/time (UTC), inclusive."),
             click.option("--until", help="ISO date/time (UTC), exclusive."),
@@ -118,7 +119,7 @@ def list_entries(
     as_json: bool,
 ) -> None:
     """Entries matching the filters."""
-    log = _log()
+    log = open_log()
     for e in _filter(log, referral, agency, decision, since, until):
         click.echo(json.dumps({"seq": e.seq, **e.body}) if as_json else _line(e))
     log.close()
@@ -128,7 +129,7 @@ def list_entries(
 @click.argument("entry")
 def show(entry: str) -> None:
     """One entry in full, by sequence number or entry id."""
-    log = _log()
+    log = open_log()
     found = [e for e in log.entries() if str(e.seq) == entry or e.body["entry_id"] == entry]
     log.close()
     if not found:
@@ -168,7 +169,7 @@ def subject(
     )
     if not wanted:
         raise click.ClickException("give an identifier, or family name with date of birth")
-    log = _log()
+    log = open_log()
     for e in log.by_pseudonym(wanted):
         click.echo(
             json.dumps({"seq": e.seq, **e.body})
@@ -206,7 +207,7 @@ def verify(files: tuple[Path, ...], from_kafka: bool) -> None:
     witnessed = [n for f in files for n in json.loads(f.read_text())]
     if from_kafka:
         witnessed += _witnessed()
-    log = _log()
+    log = open_log()
     report = verify_log(log, keys, witnessed)
     log.close()
     if report.ok:
@@ -232,7 +233,7 @@ def export(
     until: str | None,
 ) -> None:
     """Write the (filtered) log to standard output as CSV or JSON."""
-    log = _log()
+    log = open_log()
     rows = [
         {"seq": e.seq, **e.body} for e in _filter(log, referral, agency, decision, since, until)
     ]
@@ -251,12 +252,16 @@ def export(
 
 @audit.command()
 def summary() -> None:
-    """Per agency and level: how many items were released, summarised, known-only, withheld."""
-    log = _log()
+    """Per agency and level: how many items were released, summarised, known-only, withheld;
+    then how many corrections and erasures IG recorded."""
+    log = open_log()
     counts: Counter[tuple[str, str, str]] = Counter()
+    ig: Counter[str] = Counter()
     for e in log.entries():
         if e.body.get("decision") and e.body.get("data_category") != "notification":
             counts[(e.body.get("agency") or "-", e.body["level"], e.body["decision"])] += 1
+        elif e.body["operation"] in ("correct", "erase"):
+            ig[e.body["operation"]] += 1
     log.close()
     decisions = ("RELEASED", "SUMMARISED", "EXISTENCE_ONLY", "WITHHELD")
     click.echo(f"{'agency':10} {'level':8} " + " ".join(f"{d.lower():>14}" for d in decisions))
@@ -265,6 +270,7 @@ def summary() -> None:
             f"{agency.lower():10} {level:8} "
             + " ".join(f"{counts[(agency, level, d)]:>14}" for d in decisions)
         )
+    click.echo(f"IG corrections: {ig['correct']}, referrals erased: {ig['erase']}")
 
 
 @audit.group()

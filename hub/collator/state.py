@@ -100,6 +100,19 @@ class CollatorState(GroupCommit):
                 ),
             )
 
+    def erase(self, referral_id: str) -> dict[str, int]:
+        """Remove the case, its referral and findings (IG's erasure): rows lost per table."""
+        removed = self._db.delete_referral(("cases", "findings"), referral_id)
+        self._referrals.clear()
+        return removed
+
+    def is_open(self, referral_id: str) -> bool:
+        """True while the case awaits its package (or a chaser)."""
+        row = self._db.execute(
+            "SELECT open FROM cases WHERE referral_id = ?", (referral_id,)
+        ).fetchone()
+        return bool(row and row[0])
+
     def due(self, now_iso: str) -> list[str]:
         """Open cases with a chaser or deadline at or before ``now_iso`` (UTC ISO text)."""
         rows = self._db.execute(

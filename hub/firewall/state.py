@@ -52,6 +52,14 @@ class FirewallState(GroupCommit):
             raise
         self._db.commit()
 
+    def erase(self, referral_id: str) -> dict[str, int]:
+        """Remove everything held about one referral (IG's erasure): rows lost per table."""
+        removed = self._db.delete_referral(
+            ("referrals", "responses", "contacts", "children"), referral_id
+        )
+        self._referrals.clear()
+        return removed
+
     def referral(self, referral_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(the referral record, its state) or None."""
         row = self._db.execute(
