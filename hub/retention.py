@@ -12,6 +12,7 @@ from typing import Any
 
 UNTIL_BIRTHDAY = re.compile(r"^[a-z0-9]+-until-(\d+)(?:st|nd|rd|th)-birthday-of-youngest-child$")
 FIXED_YEARS = re.compile(r"^[a-z0-9-]+?-(\d+)-years?$")
+IG_OPERATIONS = ("correct", "erase")
 
 
 class RetentionUnknown(ValueError):
@@ -75,7 +76,8 @@ def retention_of(
             classes[referral].add(entry["retention_class"])
         if entry.get("operation") == "erase":
             erased.add(referral)
-            continue  # the erasure is not activity that restarts the clock
+        if entry.get("operation") in IG_OPERATIONS:
+            continue  # IG's own record keeping is not case activity: it restarts no clock
         day = date.fromisoformat(entry["at"][:10])
         last[referral] = max(last.get(referral, day), day)
     out = []

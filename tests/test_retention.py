@@ -67,11 +67,12 @@ def test_an_unknown_class_is_kept_not_guessed() -> None:
     assert r.ends is None and r.state == "kept" and not r.due(date(2999, 1, 1))
 
 
-def test_an_erased_referral_is_not_due_again_and_the_erasure_is_not_activity() -> None:
-    """After its erasure a referral is reported erased; the erase entry's date does not restart
-    its clock."""
+def test_an_erased_referral_is_not_due_again_and_ig_entries_are_not_activity() -> None:
+    """After its erasure a referral is reported erased; neither a later correction nor the
+    erasure restarts its clock."""
     entries = [
         _entry("r1", "2000-01-01T00:00:00", CONTACT),
+        _entry("r1", "2026-10-01T00:00:00", CONTACT, operation="correct"),
         _entry("r1", "2026-11-01T00:00:00", None, operation="erase"),
     ]
     [r] = retention_of(entries, {})
