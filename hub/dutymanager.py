@@ -40,6 +40,7 @@ class Inbox:
                 referral_id TEXT, record BLOB, schema BLOB);
             CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, schema_name TEXT,
                 referral_id TEXT, record BLOB, schema BLOB);
+            CREATE TABLE IF NOT EXISTS erased (referral_id TEXT PRIMARY KEY);
         """)
 
     def close(self) -> None:
@@ -47,7 +48,13 @@ class Inbox:
         self._db.close()
 
     def add(self, schema_name: str, record: dict[str, Any]) -> None:
-        """Keep a package or notification (idempotent)."""
+        """Keep a package or notification (idempotent); nothing about an erased referral (a
+        message still on its topic, fetched after the erasure, is not taken in again)."""
+        erased = self._db.execute(
+            "SELECT 1 FROM erased WHERE referral_id = ?", (record["referral_id"],)
+        ).fetchone()
+        if erased:
+            return
         data, sha = self.codec.encode(schema_name, record)
         if schema_name == "mash.InformationPackage":
             self._db.execute(
@@ -102,7 +109,8 @@ class Inbox:
         return found
 
     def erase(self, referral_id: str) -> dict[str, int]:
-        """Remove what this inbox holds about one referral (IG's erasure): rows per table."""
+        """Remove what this inbox holds about one referral (IG's erasure): rows per table. The
+        referral's id stays, so that nothing about it is taken in again."""
         removed = {}
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
@@ -111,6 +119,7 @@ class Inbox:
                     f"DELETE FROM {table} WHERE referral_id = ?", (referral_id,)
                 )
                 removed[table] = cursor.rowcount
+            self._db.execute("INSERT OR IGNORE INTO erased VALUES (?)", (referral_id,))
         return removed
 
     def notifications(self) -> list[dict[str, Any]]:

@@ -191,9 +191,13 @@ def test_retention_reports_due_and_held_from_the_childrens_birthdays(home: dict[
 
 
 def test_erase_removes_the_referral_from_every_store_and_logs_it(home: dict[str, str]) -> None:
-    """Erasing after retention empties the firewall's and collator's state and the inbox,
-    appends one erase entry (found by subject, still verifiable), and a second run adds none."""
+    """Erasing after retention empties the firewall's and collator's state and the inbox (which
+    then takes nothing about it in again), appends one erase entry (still verifiable), and a
+    second run adds none."""
     assert all(_held(home["home"], home["old"]).values())
+    inbox = Inbox(Path(home["home"]) / "state" / "dutymanager" / "inbox.db")
+    [package] = inbox.packages(home["old"])
+    inbox.close()
     done = _mash(
         "audit", "erase", home["old"][:8], "--ground", "retention-ended",
         "--reason", "retention schedule", "--by", "J. Patel (IG)",
@@ -206,6 +210,10 @@ def test_erase_removes_the_referral_from_every_store_and_logs_it(home: dict[str,
     assert entry["erased"]["collator.cases"] == 1 and entry["erased"]["firewall.referrals"] == 1
     assert entry["erased"]["dutymanager/inbox.packages"] == 1
     assert entry["subject_pseudonyms"] == [f"ps:{home['old'][:6]}"]
+    inbox = Inbox(Path(home["home"]) / "state" / "dutymanager" / "inbox.db")
+    inbox.add("mash.InformationPackage", package)  # still on its topic, fetched late
+    assert inbox.packages(home["old"]) == []
+    inbox.close()
     assert _mash("audit", "verify").exit_code == 0
     again = _mash(
         "audit", "erase", home["old"], "--ground", "retention-ended", "--reason", "x", "--by", "J"
