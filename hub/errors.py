@@ -32,6 +32,18 @@ class MessageRejected(Exception):
         self.detail = detail
 
 
+class Redelivered(Exception):
+    """The very record a service already processed, consumed again at the same topic,
+    partition and offset (it stopped or lost the partition after recording the message
+    processed, before committing its offset). Its outputs were sent before it was recorded,
+    so it is skipped: not acted on twice, and not quarantined as a replay."""
+
+    def __init__(self, message_id: str, position: str) -> None:
+        super().__init__(f"message {message_id} redelivered at {position}")
+        self.message_id = message_id
+        self.position = position
+
+
 class StoreUnavailable(Exception):
     """A database a service keeps its state or log in failed (unreachable, restarting, locked
     by another process, disk full). Not the message's fault: the service rolls back, waits

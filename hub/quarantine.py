@@ -14,6 +14,7 @@ import structlog
 
 from hub.envelope import Opened, Opener, Sealer
 from hub.errors import MessageRejected
+from hub.replay import position_of
 from hub.transport.base import Consumed, Publisher
 
 log = structlog.get_logger(__name__)
@@ -42,10 +43,15 @@ class Inbox:
         self.quarantined = 0
 
     async def receive(self, message: Consumed, expect: Collection[str] = ()) -> Opened | None:
-        """The opened message, or None after it was durably quarantined."""
+        """The opened message, or None after it was durably quarantined. Raises Redelivered
+        for a record this service processed already (nothing to do, nothing to quarantine)."""
         try:
             return self.opener.open(
-                message.value, topic=message.topic, expect=expect, remember=False
+                message.value,
+                topic=message.topic,
+                expect=expect,
+                remember=False,
+                position=position_of(message.topic, message.partition, message.offset),
             )
         except MessageRejected as rejected:
             await self.quarantine(message, rejected)
@@ -87,9 +93,9 @@ class Inbox:
 
     def processed(self, opened: Opened) -> None:
         """Record the message as processed once this service's outputs are durable."""
-        self.opener.remember(opened.header)
+        self.opener.remember(opened.header, opened.position)
 
     def processed_all(self, opened: list[Opened]) -> None:
         """Record a batch of messages as processed once all their outputs are durable."""
         if opened:
-            self.opener.remember_all([o.header for o in opened])
+            self.opener.remember_all(opened)

@@ -5,6 +5,7 @@ whichever instance a referral's partition moves to finds its state)."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -113,6 +114,20 @@ class StateDB:
                 self._db.execute(self._sql(statement))
         finally:
             self._db.execute("SELECT pg_advisory_unlock(4243)")
+
+    def add_column(self, table: str, column: str, kind: str) -> None:
+        """Add a nullable column to a table made by an earlier version, if it lacks it."""
+        if self.dialect == "postgresql":
+            self.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+            return
+        present = {row[1] for row in self.execute(f"PRAGMA table_info({table})")}
+        if column in present:
+            return
+        try:
+            self.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        except sqlite3.OperationalError as exc:  # another instance added it meanwhile
+            if "duplicate column" not in str(exc):
+                raise
 
     def begin(self) -> None:
         """Open a transaction (SQLite takes its write lock at once)."""

@@ -73,20 +73,28 @@ async def _responses(
     return answered, dropped
 
 
+async def _backlog(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, home: Path, max_batch: int
+) -> tuple[set[str], AdapterSettings]:
+    """N requests waiting for the police adapter, and its settings (batches of max_batch)."""
+    Population(seed=9).write(home / "sources", 300)
+    sent = await _send_requests(kafka, topology, keys, home / "sources")
+    settings = AdapterSettings(
+        home=home,
+        namespace=topology.namespace,
+        max_batch=max_batch,
+        kafka=kafka.settings("police"),
+        poll_timeout_ms=100,
+    )
+    return sent, settings
+
+
 async def test_sigterm_mid_batch_loses_and_duplicates_nothing(
     kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
 ) -> None:
     """Stop the adapter while it works through a backlog, start it again: every request is
     answered exactly once."""
-    Population(seed=9).write(tmp_path / "sources", 300)
-    sent = await _send_requests(kafka, topology, keys, tmp_path / "sources")
-    settings = AdapterSettings(
-        home=tmp_path,
-        namespace=topology.namespace,
-        max_batch=5,
-        kafka=kafka.settings("police"),
-        poll_timeout_ms=100,
-    )
+    sent, settings = await _backlog(kafka, topology, keys, tmp_path, max_batch=5)
     first = build("adapter", "police", settings, key_store=keys.store)
     task = asyncio.create_task(first.runner.run())
     async with asyncio.timeout(60):
@@ -163,3 +171,45 @@ async def _wait_for_some_responses(kafka: KafkaCluster, topology: Topology, keys
                 seen += len(batch)
                 if seen >= 3:
                     return
+
+
+async def test_a_stop_before_the_offsets_are_committed_redelivers_without_quarantine(
+    kafka: KafkaCluster,
+    topology: Topology,
+    keys: TestKeys,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The adapter records every request processed but stops before committing an offset
+    (as a crash in that window, or a partition moving to another instance): started again,
+    it is handed the same records, skips each as a redelivery, quarantines none as a replay
+    and answers none twice."""
+    sent, settings = await _backlog(kafka, topology, keys, tmp_path, max_batch=10)
+
+    async def never(self: KafkaSubscription, messages: object) -> None:
+        """The offsets are not committed (the process is gone before it can)."""
+
+    with monkeypatch.context() as patched:
+        patched.setattr(KafkaSubscription, "commit", never)
+        first = build("adapter", "police", settings, key_store=keys.store)
+        task = asyncio.create_task(first.runner.run())
+        async with asyncio.timeout(60):
+            while first.runner.processed < N:
+                await asyncio.sleep(0.02)
+        first.runner.request_stop()
+        await task
+    assert first.runner.processed == N
+    second = build("adapter", "police", settings, key_store=keys.store)
+    task = asyncio.create_task(second.runner.run())
+    registry = second.runner.metrics.registry
+    try:
+        async with asyncio.timeout(60):
+            while (registry.get_sample_value("mash_messages_redelivered_total") or 0) < N:
+                await asyncio.sleep(0.05)
+    finally:
+        second.runner.request_stop()
+        await task
+    assert second.runner.processed == 0
+    assert registry.get_sample_value("mash_errors_total", {"reason": "rejected"}) is None
+    answered, dropped = await _responses(kafka, topology, keys, N)
+    assert sorted(answered) == sorted(sent) and dropped == 0

@@ -11,7 +11,7 @@ import pytest
 from hub.codec import Codec
 from hub.envelope import Opener, Sealer
 from hub.envelope.format import EnvelopeCodec, key_commitment
-from hub.errors import MessageRejected, RejectReason
+from hub.errors import MessageRejected, Redelivered, RejectReason
 from hub.keys import KeyUse
 from hub.replay import MemorySeenMessages
 from hub.samples import Samples
@@ -183,6 +183,43 @@ def test_replay_is_refused(keys: TestKeys) -> None:
     seen = MemorySeenMessages()
     _open(keys, data, seen=seen)
     assert _reason(keys, data, seen=seen) is RejectReason.REPLAY
+
+
+def test_the_same_record_again_is_a_redelivery_and_a_copy_elsewhere_a_replay(
+    keys: TestKeys,
+) -> None:
+    """A message processed at a topic, partition and offset, consumed there again, is a
+    redelivery (skipped, not quarantined); the same envelope at another offset, or where
+    the position is not known, is still a REPLAY."""
+    data = _sealed(keys)
+    seen = MemorySeenMessages()
+    opener = Opener(keys.ring("firewall"), seen)
+    first = opener.open(data, topic=TOPIC, remember=False, position=f"{TOPIC}:0:7")
+    assert first.position == f"{TOPIC}:0:7" and not seen.seen(first.header.message_id)
+    opener.remember_all([first])
+    with pytest.raises(Redelivered) as again:
+        opener.open(data, topic=TOPIC, position=f"{TOPIC}:0:7")
+    assert again.value.message_id == first.header.message_id
+    for elsewhere in (f"{TOPIC}:0:8", f"{TOPIC}:1:7", ""):
+        with pytest.raises(MessageRejected) as replay:
+            opener.open(data, topic=TOPIC, position=elsewhere)
+        assert replay.value.reason is RejectReason.REPLAY
+
+
+def test_a_forged_copy_at_the_same_position_is_not_a_redelivery(
+    keys: TestKeys, envelopes: EnvelopeCodec
+) -> None:
+    """Only a verified envelope can be skipped as a redelivery: a re-signed copy of a
+    processed message is refused for its signature first."""
+    data = _sealed(keys)
+    seen = MemorySeenMessages()
+    opener = Opener(keys.ring("firewall"), seen)
+    opener.remember_all([opener.open(data, topic=TOPIC, remember=False, position="t:0:1")])
+    sealed, _ = parse(envelopes, data)
+    forged = resign(envelopes, sealed, keys.ring("health").signing_key)
+    with pytest.raises(MessageRejected) as caught:
+        opener.open(forged, topic=TOPIC, position="t:0:1")
+    assert caught.value.reason is RejectReason.BAD_SIGNATURE
 
 
 def test_not_a_recipient(keys: TestKeys) -> None:

@@ -13,7 +13,7 @@ from hub.firewall.state import FirewallState
 from hub.replay import DurableSeenMessages
 from hub.runtime.settings import ServiceSettings
 from hub.samples import Samples
-from hub.statedb import PostgresState, schema_for
+from hub.statedb import PostgresState, StateDB, schema_for
 from tests.conftest import Where
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -23,11 +23,32 @@ def test_replay_store_remembers_across_instances_and_prunes_expired(where: Where
     """An id one instance remembered is seen by another on the same store; remembering it
     again is harmless; pruning forgets exactly the expired ids."""
     first, second = DurableSeenMessages(where("seen")), DurableSeenMessages(where("seen"))
-    first.remember_many([("m-1", T0 + timedelta(days=7)), ("m-2", T0 - timedelta(seconds=1))])
-    first.remember("m-1", T0 + timedelta(days=7))
+    first.remember_many(
+        [("m-1", T0 + timedelta(days=7), "t:0:1"), ("m-2", T0 - timedelta(seconds=1), "")]
+    )
+    first.remember("m-1", T0 + timedelta(days=7), "t:0:9")  # a replay does not move it
     assert second.seen("m-1") and second.seen("m-2") and not second.seen("m-3")
+    assert second.position("m-1") == "t:0:1"
+    assert second.position("m-2") is None and second.position("m-3") is None
     assert second.prune(T0) == 1
     assert first.seen("m-1") and not first.seen("m-2")
+    first.close()
+    second.close()
+
+
+def test_replay_store_made_before_positions_gains_the_column(where: Where) -> None:
+    """A replay store written by an earlier version (no positions) opens, keeps its ids, and
+    records positions from then on; two instances opening it at once both work."""
+    old = StateDB(where("seen"), "replay store")
+    old.script(
+        "CREATE TABLE IF NOT EXISTS seen (message_id TEXT PRIMARY KEY, expires_at TEXT NOT NULL)"
+    )
+    old.execute("INSERT INTO seen VALUES (?, ?)", ("m-old", (T0 + timedelta(days=1)).isoformat()))
+    old.close()
+    first, second = DurableSeenMessages(where("seen")), DurableSeenMessages(where("seen"))
+    assert first.seen("m-old") and first.position("m-old") is None
+    second.remember("m-new", T0 + timedelta(days=1), "t:3:4")
+    assert first.position("m-new") == "t:3:4"
     first.close()
     second.close()
 

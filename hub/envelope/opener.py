@@ -24,7 +24,7 @@ from hub.envelope.format import (
     signed_bytes,
     wrap_info,
 )
-from hub.errors import MessageRejected, RejectReason
+from hub.errors import MessageRejected, Redelivered, RejectReason
 from hub.keys.directory import KeyStatus, KeyUse
 from hub.keys.ring import KeyRing
 from hub.replay import SeenMessages
@@ -41,6 +41,7 @@ class Opened:
     # The Avro frame as received (written with header.schema_sha256): a service can keep the
     # record as these bytes instead of encoding it again.
     payload: bytes = b""
+    position: str = ""  # where it was consumed (hub.replay.position_of), if the caller said
 
     @property
     def encoded(self) -> tuple[bytes, bytes] | None:
@@ -81,14 +82,22 @@ class Opener:
         self.refresh: Callable[[], bool] = lambda: False
 
     def open(
-        self, data: bytes, *, topic: str, expect: Collection[str] = (), remember: bool = True
+        self,
+        data: bytes,
+        *,
+        topic: str,
+        expect: Collection[str] = (),
+        remember: bool = True,
+        position: str = "",
     ) -> Opened:
         """Verify and decrypt ``data`` consumed from ``topic``; ``expect`` limits schema names.
 
         With ``remember=False`` the caller records the message id itself once its output is
         durable (see ``remember``), so a crash before then does not lose the message.
+        ``position`` (hub.replay.position_of) is where it was consumed: a message already
+        processed there is a redelivery (Redelivered), anywhere else a replay (REPLAY).
         """
-        opened = self.open_bytes(data, topic=topic)
+        opened = self.open_bytes(data, topic=topic, position=position)
         header = opened.header
         # 9. schema fingerprint, 10. decode
         if expect and header.schema_name not in expect:
@@ -97,10 +106,10 @@ class Opener:
             )
         record = self.codec.decode(header.schema_name, opened.payload, header.schema_sha256)
         if remember:
-            self.remember(header)
-        return Opened(header, record, opened.payload)
+            self.remember(header, position)
+        return Opened(header, record, opened.payload, position)
 
-    def open_bytes(self, data: bytes, *, topic: str) -> OpenedBytes:
+    def open_bytes(self, data: bytes, *, topic: str, position: str = "") -> OpenedBytes:
         """Steps 1-8: verify and decrypt, without decoding or remembering the message id."""
         sealed = self.envelopes.decode_sealed(data)
         header = self.envelopes.decode_header(sealed.header_bytes)
@@ -140,8 +149,10 @@ class Opener:
             raise _reject(RejectReason.EXPIRED, f"expired at {header.expires_at.isoformat()}")
         if not entry.not_before - self.max_skew <= header.created_at <= entry.not_after:
             raise _reject(RejectReason.EXPIRED, "sender key not valid when the message was made")
-        # 4. replay
+        # 4. replay (the same record consumed again is a redelivery, not a replay)
         if self.seen.seen(header.message_id):
+            if position and self.seen.position(header.message_id) == position:
+                raise Redelivered(header.message_id, position)
             raise _reject(RejectReason.REPLAY, f"message {header.message_id} already processed")
         # 5. own key among recipients
         mine = self._mine(sealed.wrapped_keys, header.recipient_key_ids)
@@ -180,15 +191,16 @@ class Opener:
         held = self.ring.decryption
         return [(kid, blob) for kid, blob in wrapped if kid in held and kid in named]
 
-    def remember(self, header: Header) -> None:
+    def remember(self, header: Header, position: str = "") -> None:
         """Mark a message processed (call once its outputs are durable)."""
-        self.seen.remember(header.message_id, header.expires_at)
+        self.seen.remember(header.message_id, header.expires_at, position)
 
-    def remember_all(self, headers: list[Header]) -> None:
-        """Mark several messages processed, in one transaction when the store can."""
+    def remember_all(self, opened: Sequence[Opened]) -> None:
+        """Mark several opened messages processed, each with where it was consumed, in one
+        transaction when the store can."""
         many = getattr(self.seen, "remember_many", None)
         if many is not None:
-            many([(h.message_id, h.expires_at) for h in headers])
+            many([(o.header.message_id, o.header.expires_at, o.position) for o in opened])
             return
-        for header in headers:
-            self.remember(header)
+        for one in opened:
+            self.remember(one.header, one.position)

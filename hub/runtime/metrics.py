@@ -52,6 +52,11 @@ class ServiceMetrics:
             "When the consumer last fetched successfully",
             registry=self.registry,
         )
+        self.redelivered = Counter(
+            "mash_messages_redelivered",
+            "Records processed already, consumed again after a stop or a rebalance (skipped)",
+            registry=self.registry,
+        )
         self.retries = Counter(
             "mash_transient_retries", "Transient failures retried", registry=self.registry
         )

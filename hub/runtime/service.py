@@ -26,7 +26,7 @@ from aiokafka.errors import KafkaError
 
 from hub.codec_parts import Shared
 from hub.envelope import Opened, Opener, Sealer
-from hub.errors import MessageRejected, RejectReason, StoreUnavailable
+from hub.errors import MessageRejected, Redelivered, RejectReason, StoreUnavailable
 from hub.ids import name_id
 from hub.keys import KeyRing
 from hub.keys.refresh import KeyRefresher
@@ -337,9 +337,24 @@ class ServiceRunner:
         raise AssertionError("unreachable")
 
     async def _open(self, inbox: Inbox, message: Consumed) -> Opened | None:
-        """The opened message, or None once it is quarantined."""
+        """The opened message, or None once it is quarantined, or skipped as a redelivery of
+        a record processed already (this service stopped or lost the partition after
+        recording it processed and before committing its offset)."""
         expect = self.handler.accepts.get(self._logical.get(message.topic, ""), set())
-        return await self._retry("quarantine", lambda: inbox.receive(message, expect))
+        try:
+            opened = await self._retry("quarantine", lambda: inbox.receive(message, expect))
+        except Redelivered:
+            self.metrics.redelivered.inc()
+            log.info(
+                "redelivery_skipped",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+            )
+            return None
+        if opened is None:
+            self.metrics.errors("rejected").inc()
+        return opened
 
     async def _process(
         self,
@@ -358,8 +373,7 @@ class ServiceRunner:
             opened = early.pop(where)
         else:
             opened = await self._open(inbox, message)
-        if opened is None:
-            self.metrics.errors("rejected").inc()
+        if opened is None:  # quarantined, or a redelivery skipped
             return
         structlog.contextvars.bind_contextvars(correlation_id=opened.header.correlation_id)
         try:
