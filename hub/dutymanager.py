@@ -1,7 +1,8 @@
 """A principal's inbox: what it received, opened with its keys and kept locally. The duty
-manager's holds packages, notifications and recorded decisions (so `mash packages` can list,
-show and wait for them, and `mash decide` can check a decision before sending it); a recipient
-team's holds its information products (`mash queue`); the front door's, its feedback."""
+manager's holds packages, notifications, recorded decisions and IG's corrections (so `mash
+packages` can list, show and wait for them, and `mash decide` can check a decision before
+sending it); a recipient team's holds its information products and their corrections (`mash
+queue`); the front door's, its feedback."""
 
 from __future__ import annotations
 
@@ -134,7 +135,11 @@ async def sync(
     kafka: KafkaSettings,
     topology: Topology,
     idle_ms: int = 1500,
-    logical: tuple[str, ...] = ("mash.packages", "mash.notifications"),
+    logical: tuple[str, ...] = (
+        "mash.packages",
+        "mash.notifications",
+        "mash.corrections.dutymanager",
+    ),
     group_name: str = "inbox",
 ) -> int:
     """Fetch what arrived on ``logical`` topics since the last sync (as the ring's principal);

@@ -3,6 +3,7 @@ information products (a recipient team's view) and feedback (a referrer's view).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 MARK = {
@@ -13,8 +14,9 @@ MARK = {
 }
 
 
-def package_text(package: dict[str, Any]) -> str:
-    """Several screens of plain text, narrowest sensible layout."""
+def package_text(package: dict[str, Any], corrections: Sequence[dict[str, Any]] = ()) -> str:
+    """Several screens of plain text, narrowest sensible layout; items information governance
+    has corrected since (``corrections``) are marked where they appear."""
     lines = []
     title = "ADDENDUM " + str(package["addendum"]) if package["addendum"] else "PACKAGE"
     lines.append(f"MASH INFORMATION {title}  referral {package['referral_id']}")
@@ -47,7 +49,7 @@ def package_text(package: dict[str, Any]) -> str:
             f"  {a['agency'].lower():10} {a['answer'].lower().replace('_', ' '):14} "
             f"{when}  chasers {a['chasers']}"
         )
-    lines += _findings(package["findings"], names)
+    lines += _findings(package["findings"], names, corrections)
     if package["chronology"]:
         lines.append("")
         lines.append("Chronology:")
@@ -67,7 +69,12 @@ def _subjects(subjects: list[dict[str, Any]], lines: list[str]) -> dict[str, str
     return names
 
 
-def _findings(findings: list[dict[str, Any]], names: dict[str, str]) -> list[str]:
+def _findings(
+    findings: list[dict[str, Any]],
+    names: dict[str, str],
+    corrections: Sequence[dict[str, Any]] = (),
+) -> list[str]:
+    corrected = {(c.get("data_category"), c.get("record_id")): c for c in corrections}
     lines = []
     for finding in findings:
         lines.append("")
@@ -92,6 +99,11 @@ def _findings(findings: list[dict[str, Any]], names: dict[str, str]) -> list[str
                 if item["withheld_fields"]:
                     text += f" (withheld: {', '.join(item['withheld_fields'])})"
                 lines.append(f"    - {text}")
+                if fix := corrected.get((item["category"], item.get("record_id"))):
+                    lines.append(
+                        f"      !! CORRECTED ({fix['kind'].lower().replace('_', ' ')}) by "
+                        "information governance: see the correction below"
+                    )
     return lines
 
 
@@ -112,8 +124,8 @@ def decision_text(decision: dict[str, Any]) -> str:
     return text
 
 
-def product_text(product: dict[str, Any]) -> str:
-    """A recipient team's information product."""
+def product_text(product: dict[str, Any], corrections: Sequence[dict[str, Any]] = ()) -> str:
+    """A recipient team's information product (items corrected since marked)."""
     lines = [
         f"INFORMATION PRODUCT for {product['recipient']}  referral {product['referral_id']}",
         f"Outcome {product['outcome'].lower().replace('_', '-')} (Level "
@@ -125,7 +137,7 @@ def product_text(product: dict[str, Any]) -> str:
     lines.append(f"Reason: {product['reason']}")
     lines.append(f"Concern: {product['concern']}")
     names = _subjects(product["subjects"], lines)
-    lines += _findings(product["findings"], names)
+    lines += _findings(product["findings"], names, corrections)
     return "\n".join(lines)
 
 
@@ -137,3 +149,28 @@ def feedback_text(feedback: dict[str, Any]) -> str:
     if feedback.get("advice"):
         text += f"\n  advice: {feedback['advice']}"
     return text
+
+
+def corrections_of(corrections: Sequence[dict[str, Any]], referral_id: str) -> list[dict[str, Any]]:
+    """The corrections about one referral."""
+    return [c for c in corrections if c["referral_id"] == referral_id]
+
+
+def correction_text(correction: dict[str, Any]) -> str:
+    """Information governance's correction of an item disclosed to this reader."""
+    item = " ".join(
+        str(v) for v in (correction.get("agency"), correction.get("data_category")) if v
+    )
+    record = f" record {correction['record_id']}" if correction.get("record_id") else ""
+    lines = [
+        f"CORRECTION ({correction['kind'].lower().replace('_', ' ')})  "
+        f"referral {correction['referral_id']}",
+        f"  item: {item.lower() or 'notification'}{record}, disclosed "
+        f"{correction['disclosed_at']:%Y-%m-%d %H:%M} UTC",
+        f"  decided by information governance {correction['decided_at']:%Y-%m-%d %H:%M} UTC: "
+        f"{correction['reason']}",
+        f"  {correction['action']}",
+    ]
+    if correction["personal_data_breach"]:
+        lines.append("  (recorded as a personal data breach)")
+    return "\n".join(lines)

@@ -440,6 +440,23 @@ class Samples:
             "message": "Level 3 referral received; information to follow.",
         }
 
+    def correction(self) -> dict[str, Any]:
+        """IG's notice that a released item was about the wrong person."""
+        return {
+            "correction_id": "correct-" + self._id().replace("-", ""),
+            "referral_id": self._id(),
+            "corrects_entry_id": self._id(),
+            "kind": "WRONG_PERSON",
+            "reason": "the police record matched a different child of the same name",
+            "agency": "POLICE",
+            "data_category": "police.domestic_abuse_incidents",
+            "record_id": "DA-1042",
+            "disclosed_at": datetime(2026, 11, 20, 14, 5, tzinfo=UTC),
+            "decided_at": datetime(2026, 11, 23, 9, 30, tzinfo=UTC),
+            "personal_data_breach": True,
+            "action": "Do not use this item: it is about another person.",
+        }
+
     def quarantined(self) -> dict[str, Any]:
         """A quarantine record."""
         return {
@@ -534,5 +551,6 @@ class Samples:
             "mash.CaseDecision": self.case_decision,
             "mash.InformationProduct": self.information_product,
             "mash.Feedback": self.feedback,
+            "mash.Correction": self.correction,
         }
         return builders[schema_name]()

@@ -34,6 +34,7 @@ MESSAGE_TYPES = (
     "mash.CaseDecision",
     "mash.InformationProduct",
     "mash.Feedback",
+    "mash.Correction",
 )
 ENVELOPE_TYPES = ("mash.EnvelopeHeader", "mash.SealedMessage")
 

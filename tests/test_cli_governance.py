@@ -151,12 +151,14 @@ def test_correct_records_once_names_the_recipients_and_keeps_the_log_verifiable(
     """A wrong-person correction is appended (the original stays), names who to tell and the
     breach to assess; recorded again it adds nothing; the log still verifies."""
     args = ["audit", "correct", "1", "--kind", "wrong-person", "--reason", "DOB differs"]
-    first = _mash(*args, "--by", "J. Patel (IG)")
+    first = _mash(*args, "--by", "J. Patel (IG)", "--no-notify")
     assert first.exit_code == 0, first.output
     assert "entry 5 corrects 1 (wrong-person)" in first.output
-    assert "tell: collator, dutymanager" in first.output and "personal data breach" in first.output
-    again = _mash(*args, "--by", "J. Patel (IG)")
-    assert "already recorded" in again.output
+    assert "tell: dutymanager (no notice sent" in first.output  # the collator's packages' reader
+    assert "personal data breach" in first.output
+    again = _mash(*args, "--by", "J. Patel (IG)")  # no broker here: recorded, not sent
+    assert again.exit_code == 1 and "already recorded" in again.output
+    assert "the correction is recorded (entry 5) but its notices were not sent" in again.output
     [entry] = _entries(home["home"], "correct")
     assert (
         entry["corrects"] == f"{home['old']}-0" and entry["actor"]["decided_by"] == "J. Patel (IG)"

@@ -54,8 +54,9 @@ def test_agency_template_expands_to_one_principal_per_agency() -> None:
 
 
 def test_police_acls_are_least_privilege() -> None:
-    """Police reads its requests, notifications, feedback and strategy products; writes its
-    responses, its own concerns and quarantine — nothing else."""
+    """Police reads its requests, notifications, feedback, strategy products and IG's
+    corrections of them; writes its responses, its own concerns and quarantine — nothing
+    else."""
     police = {a for a in Topology.load().acls() if a.principal == "User:police"}
     topics = {(a.operation, a.name) for a in police if a.resource == "TOPIC"}
     assert topics == {
@@ -66,6 +67,7 @@ def test_police_acls_are_least_privilege() -> None:
         ("WRITE", "mash.concerns.police"),
         ("READ", "mash.feedback.police"),
         ("READ", "mash.products.police-strategy"),
+        ("READ", "mash.corrections.police"),
     }
     assert AclSpec("User:police", "GROUP", "mash.police.", "PREFIXED", "READ") in police
 

@@ -14,7 +14,7 @@ from hub.decisions import OUTCOMES, DecisionInvalid
 from hub.dutymanager import PRINCIPAL, Inbox, prepare_decision, publish_decision, sync
 from hub.paths import mash_home
 from hub.policy.model import load_policy
-from hub.render import feedback_text, product_text
+from hub.render import correction_text, corrections_of, feedback_text, product_text
 from hub.transport.kafka import KafkaPublisher
 
 AGENCIES = ("police", "health", "education", "housing")
@@ -85,7 +85,7 @@ def _team_inbox(recipient: str) -> tuple[Inbox, str]:
     holder = load_policy().recipients[recipient].principal
     me = principal(holder)
     inbox = Inbox(me.home / "state" / holder / f"products-{recipient}.db")
-    logical = (f"mash.products.{recipient}",)
+    logical = (f"mash.products.{recipient}", f"mash.corrections.{holder}")
     asyncio.run(sync(inbox, me.ring, me.kafka, me.topology, 800, logical, f"queue-{recipient}"))
     return inbox, holder
 
@@ -114,10 +114,15 @@ def queue_show(recipient: str, referral_id: str, as_json: bool) -> None:
     """The products RECIPIENT holds for REFERRAL_ID (or a unique prefix)."""
     inbox, _ = _team_inbox(recipient)
     found = inbox.messages("mash.InformationProduct", referral_id)
+    fixes = inbox.messages("mash.Correction", referral_id) if found else []
     inbox.close()
     if not found:
         raise click.ClickException(f"{recipient} holds no product for {referral_id}")
-    click.echo(_json(found) if as_json else "\n\n".join(product_text(p) for p in found))
+    if as_json:
+        click.echo(_json({"products": found, "corrections": fixes}))
+        return
+    texts = [product_text(p, corrections_of(fixes, p["referral_id"])) for p in found]
+    click.echo("\n\n".join([*texts, *map(correction_text, fixes)]))
 
 
 @click.group()

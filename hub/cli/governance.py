@@ -3,15 +3,19 @@ recorded in the disclosure log with the named person who made it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import click
+from aiokafka.errors import KafkaError
 
+from hub.broker.errors import BrokerError
 from hub.cli.audit import open_log
-from hub.cli.common import friendly_errors
+from hub.cli.common import friendly_errors, principal
+from hub.corrections import correction_notice, readers, send_notices
 from hub.disclosure_log import DisclosureLog
 from hub.disclosure_log.governance import (
     CORRECTION_KINDS,
@@ -21,14 +25,17 @@ from hub.disclosure_log.governance import (
     erasure_entry,
 )
 from hub.disclosure_log.store import StoredEntry
+from hub.envelope import Sealer
 from hub.erasure import HubStores, child_dobs
 from hub.keys import KeyRing, KeysUnavailable
 from hub.keys.local import local_key_store
 from hub.paths import mash_home
 from hub.retention import ReferralRetention, retention_of
 from hub.runtime.settings import ServiceSettings
+from hub.transport.kafka import KafkaPublisher
 
 PRINCIPAL = "auditor"
+NOTIFY_TIMEOUT_S = 60.0  # connecting and sending the notices; the entry is recorded before
 
 
 def _key_id() -> str | None:
@@ -77,13 +84,32 @@ def _ig_decision(
     return wrap
 
 
+async def _notify(record: dict[str, Any], disclosed_at: datetime) -> tuple[list[str], list[str]]:
+    """Send the correction's notices as the auditor: (readers told, readers with no topic)."""
+    me = principal(PRINCIPAL)
+    notice = correction_notice(record, disclosed_at)
+    async with asyncio.timeout(NOTIFY_TIMEOUT_S), KafkaPublisher(me.kafka) as publisher:
+        return await send_notices(
+            notice, record["recipients"] or [], Sealer(me.ring), me.topology, publisher
+        )
+
+
 @_ig_decision("entry", "kind", CORRECTION_KINDS, "What was wrong.")
-def correct(entry: str, kind: str, reason: str, decided_by: str) -> None:
-    """Record that the disclosure in ENTRY (sequence number or entry id) was wrong.
+@click.option(
+    "--notify/--no-notify",
+    default=True,
+    show_default=True,
+    help="Send each recipient a sealed correction notice (mash.corrections.<recipient>).",
+)
+def correct(entry: str, kind: str, reason: str, decided_by: str, notify: bool) -> None:
+    """Record that the disclosure in ENTRY (sequence number or entry id) was wrong, and tell
+    the recipients.
 
     The correction is appended (the original stays, as the log is append-only) with the
-    recipients who received it and must be told (UK GDPR Art 19). The same correction recorded
-    twice adds one entry.
+    recipients who received it, and each is sent a correction notice sealed to it alone, which
+    marks the item in its packages or products (UK GDPR Art 19). The same correction recorded
+    twice adds one entry, and its notices are the same messages again (run it again after a
+    failed send).
     """
     log = open_log()
     try:
@@ -100,7 +126,23 @@ def correct(entry: str, kind: str, reason: str, decided_by: str) -> None:
         f"correction {'recorded' if added else 'already recorded'}: entry {seq} corrects "
         f"{original.seq} ({kind})"
     )
-    click.echo(f"tell: {', '.join(record['recipients'] or []) or 'no recipient was recorded'}")
+    recipients = record["recipients"] or []
+    if not recipients:
+        click.echo("tell: no recipient was recorded")
+    elif not notify:
+        click.echo(f"tell: {', '.join(readers(recipients))} (no notice sent: --no-notify)")
+    else:
+        try:
+            told, untold = asyncio.run(_notify(record, datetime.fromisoformat(original.body["at"])))
+        except (KafkaError, BrokerError, OSError, TimeoutError, KeysUnavailable) as exc:
+            raise click.ClickException(
+                f"the correction is recorded (entry {seq}) but its notices were not sent "
+                f"({type(exc).__name__}: {exc}); run the same command again to send them"
+            ) from exc
+        if told:
+            click.echo(f"told: {', '.join(told)} (a sealed correction notice each)")
+        if untold:
+            click.echo(f"tell another way: {', '.join(untold)} (no correction topic)")
     if record["personal_data_breach"]:
         click.echo(
             "information about the wrong person was disclosed: a personal data breach; assess it "

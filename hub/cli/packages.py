@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from typing import Any
 
 import click
 
 from hub.cli.common import friendly_errors, principal
 from hub.dutymanager import PRINCIPAL, Inbox, sync, wait_for
-from hub.render import decision_text, package_text
+from hub.render import correction_text, corrections_of, decision_text, package_text
 
 
 def _inbox() -> tuple[Inbox, Any]:
@@ -38,6 +39,7 @@ def list_packages() -> None:
     and the decision once recorded."""
     inbox, _ = _inbox()
     outcome = {d["referral_id"]: d["outcome"] for d in inbox.messages("mash.CaseDecision")}
+    corrected = Counter(c["referral_id"] for c in inbox.messages("mash.Correction"))
     for p in inbox.packages():
         answered = sum(a["answer"] != "NO_RESPONSE" for a in p["agencies"])
         kind = f"addendum {p['addendum']}" if p["addendum"] else "package"
@@ -50,6 +52,23 @@ def list_packages() -> None:
                 if p["referral_id"] in outcome
                 else ""
             )
+            + (f"  CORRECTED x{corrected[p['referral_id']]}" if corrected[p["referral_id"]] else "")
+        )
+    inbox.close()
+
+
+@packages.command("corrections")
+@friendly_errors
+def list_corrections() -> None:
+    """Information governance's corrections of what the duty manager received: one line each
+    (`mash packages show REFERRAL` marks the items)."""
+    inbox, _ = _inbox()
+    for c in inbox.messages("mash.Correction"):
+        item = c.get("data_category") or "notification"
+        click.echo(
+            f"{c['decided_at']:%Y-%m-%d %H:%M}  {c['referral_id']}  "
+            f"{c['kind'].lower().replace('_', '-'):12} {item} {c.get('record_id') or ''}".rstrip()
+            + ("  BREACH" if c["personal_data_breach"] else "")
         )
     inbox.close()
 
@@ -63,13 +82,15 @@ def show(referral_id: str, as_json: bool) -> None:
     inbox, _ = _inbox()
     found = inbox.packages(referral_id)
     decided = inbox.messages("mash.CaseDecision", referral_id)
+    fixes = inbox.messages("mash.Correction", referral_id)
     inbox.close()
-    if not found and not decided:
+    if not found and not decided and not fixes:
         raise click.ClickException(f"no package for {referral_id} yet")
     if as_json:
-        click.echo(_json({"packages": found, "decisions": decided}))
+        click.echo(_json({"packages": found, "decisions": decided, "corrections": fixes}))
         return
-    click.echo("\n\n".join([*(package_text(p) for p in found), *map(decision_text, decided)]))
+    texts = [package_text(p, corrections_of(fixes, p["referral_id"])) for p in found]
+    click.echo("\n\n".join([*texts, *map(correction_text, fixes), *map(decision_text, decided)]))
 
 
 @packages.command()
