@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,11 +21,14 @@ SCHEMA = "mash.Quarantined"
 
 @dataclass(frozen=True)
 class Quarantined:
-    """One quarantine record, opened, and where it sits on the quarantine topic."""
+    """One quarantine record, opened, and where it sits on the quarantine topic. A review that
+    does not need the refused bytes keeps only their description (``sealed_claims``) and drops
+    the bytes (``record["sealed"]`` empty), so a topic kept for good fits in memory."""
 
     partition: int
     offset: int
     record: dict[str, Any]
+    sealed_claims: dict[str, Any] | None = None
 
     @property
     def quarantine_id(self) -> str:
@@ -45,9 +48,13 @@ class Unreadable:
 
 
 def open_all(
-    messages: Iterable[Consumed], opener: ArchiveOpener
+    messages: Iterable[Consumed],
+    opener: ArchiveOpener,
+    keep_sealed: Callable[[dict[str, Any]], bool] = lambda record: True,
 ) -> tuple[list[Quarantined], list[Unreadable]]:
-    """Open every record read from the quarantine topic, each as at its logging time."""
+    """Open every record read from the quarantine topic, each as at its logging time, oldest
+    first; the refused bytes are kept only for records ``keep_sealed`` chooses (the others
+    keep their description)."""
     opened: list[Quarantined] = []
     unreadable: list[Unreadable] = []
     for m in messages:
@@ -56,9 +63,18 @@ def open_all(
         except MessageRejected as exc:
             unreadable.append(Unreadable(m.partition, m.offset, exc.reason.value, exc.detail))
             continue
-        opened.append(Quarantined(m.partition, m.offset, got.record))
-    opened.sort(key=lambda q: (q.record["quarantined_at"], q.partition, q.offset))
-    return opened, unreadable
+        record = got.record
+        if keep_sealed(record):
+            opened.append(Quarantined(m.partition, m.offset, record))
+        else:
+            about = claims(record["sealed"], opener.envelopes)
+            opened.append(Quarantined(m.partition, m.offset, {**record, "sealed": b""}, about))
+    return ordered(opened), unreadable
+
+
+def ordered(found: Iterable[Quarantined]) -> list[Quarantined]:
+    """Records oldest first (by quarantine time, then place on the topic)."""
+    return sorted(found, key=lambda q: (q.record["quarantined_at"], q.partition, q.offset))
 
 
 def matching(
@@ -146,5 +162,5 @@ def details(q: Quarantined, envelopes: EnvelopeCodec) -> dict[str, Any]:
         "source": {"topic": r["source_topic"], "partition": r["partition"], "offset": r["offset"]},
         "key": _key_text(r["key"]),
         "quarantine_position": {"partition": q.partition, "offset": q.offset},
-        "sealed": claims(r["sealed"], envelopes),
+        "sealed": q.sealed_claims or claims(r["sealed"], envelopes),
     }

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import importlib
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,27 @@ async def test_a_refused_envelope_is_described_by_its_claims_never_its_content(
     }
 
 
+async def test_a_review_that_needs_no_bytes_keeps_their_description_only(
+    rings: dict[str, KeyRing],
+) -> None:
+    """Records not chosen to keep their refused bytes drop them, keeping the same description
+    (size, hash, claims), so a topic kept for good is reviewed in bounded memory."""
+    sealed = _forged_response(rings)
+    messages = await _quarantine(
+        rings, [("firewall", b"junk" * 1000, LAST_WEEK), ("firewall", sealed, LAST_WEEK)]
+    )
+    opener = ArchiveOpener(rings["auditor"])
+    full, _ = open_all(messages, opener)
+    light, _ = open_all(messages, opener, keep_sealed=lambda record: False)
+    assert [q.record["sealed"] for q in light] == [b"", b""]
+    assert [details(q, opener.envelopes) for q in light] == [
+        details(q, opener.envelopes) for q in full
+    ]
+    wanted = full[1].quarantine_id
+    some, _ = open_all(messages, opener, keep_sealed=lambda r: r["quarantine_id"] == wanted)
+    assert [bool(q.record["sealed"]) for q in some] == [False, True]
+
+
 @pytest.fixture
 def auditor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, KeyRing]:
     """A run folder with the auditor's and firewall's keys; the cluster named by environment."""
@@ -195,11 +217,14 @@ def auditor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, K
 
 
 def _reading(monkeypatch: pytest.MonkeyPatch, messages: list[Consumed]) -> None:
-    async def read(settings: Any, topic: str) -> list[Consumed]:
-        assert topic == QUARANTINE and settings.username == "auditor"
-        return messages
+    """The CLI reads ``messages`` from the quarantine topic, one fetch per record."""
 
-    monkeypatch.setattr(importlib.import_module("hub.cli.audit"), "read_to_end", read)
+    async def stream(settings: Any, topic: str) -> AsyncIterator[list[Consumed]]:
+        assert topic == QUARANTINE and settings.username == "auditor"
+        for message in messages:
+            yield [message]
+
+    monkeypatch.setattr(importlib.import_module("hub.cli.audit"), "stream_to_end", stream)
 
 
 def test_cli_lists_shows_saves_and_summarises(

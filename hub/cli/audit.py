@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,19 @@ from hub.envelope.format import EnvelopeCodec
 from hub.keys import KeyUse
 from hub.keys.local import local_key_store
 from hub.paths import mash_home
-from hub.quarantine_review import Quarantined, Unreadable, counts, details, find, line, matching
+from hub.quarantine_review import (
+    Quarantined,
+    Unreadable,
+    counts,
+    details,
+    find,
+    line,
+    matching,
+    ordered,
+)
 from hub.quarantine_review import open_all as open_quarantined
 from hub.secrets import SecretStore
-from hub.transport.kafka import read_to_end
+from hub.transport.kafka import stream_to_end
 from hub.witness import WitnessUnreadable, witnessed_notes
 
 
@@ -280,15 +290,28 @@ def quarantine() -> None:
     kept as they arrived and are never decrypted here."""
 
 
-def _quarantined() -> tuple[list[Quarantined], list[Unreadable], EnvelopeCodec]:
+def _quarantined(
+    keep_sealed: Callable[[dict[str, Any]], bool] = lambda record: False,
+) -> tuple[list[Quarantined], list[Unreadable], EnvelopeCodec]:
+    """The quarantine read to its end a fetch at a time, each record opened as it comes; the
+    refused bytes kept only where ``keep_sealed`` says (their description always)."""
     me = principal("auditor")
     topic = me.topology.topic("mash.quarantine")
+    opener = ArchiveOpener(me.ring)
+
+    async def review() -> tuple[list[Quarantined], list[Unreadable]]:
+        found: list[Quarantined] = []
+        unreadable: list[Unreadable] = []
+        async for chunk in stream_to_end(me.kafka, topic):
+            opened, refused = open_quarantined(chunk, opener, keep_sealed)
+            found += opened
+            unreadable += refused
+        return ordered(found), unreadable
+
     try:
-        messages = asyncio.run(read_to_end(me.kafka, topic))
+        found, unreadable = asyncio.run(review())
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
-    opener = ArchiveOpener(me.ring)
-    found, unreadable = open_quarantined(messages, opener)
     for u in unreadable:
         click.echo(
             f"cannot open the quarantine record at partition {u.partition} offset {u.offset}: "
@@ -337,7 +360,7 @@ def quarantine_list(
 @friendly_errors
 def quarantine_show(quarantine_id: str, save: Path | None) -> None:
     """One refused message in full, by QUARANTINE_ID (or a unique prefix of it)."""
-    found, _, envelopes = _quarantined()
+    found, _, envelopes = _quarantined(lambda r: str(r["quarantine_id"]).startswith(quarantine_id))
     q = find(found, quarantine_id)
     if q is None:
         raise click.ClickException(f"no single quarantine record {quarantine_id}")

@@ -188,6 +188,14 @@ async def read_to_end(
     called: a review of an archive (quarantine, checkpoints). No consumer group, so nothing
     is committed and two reviewers never share or move each other's place. LookupError when
     the topic cannot be read (absent, not allowed, no broker)."""
+    return [m async for chunk in stream_to_end(settings, topic, max_records) for m in chunk]
+
+
+async def stream_to_end(
+    settings: KafkaSettings, topic: str, max_records: int = 500
+) -> AsyncIterator[list[Consumed]]:
+    """As read_to_end, a fetch at a time (at most ``max_records`` each): an archive kept for
+    good is reviewed without holding all of it in memory."""
     consumer = AIOKafkaConsumer(
         topic,  # without a group: every partition is assigned to this reader
         **settings.aiokafka_kwargs(),
@@ -203,10 +211,9 @@ async def read_to_end(
             raise LookupError(f"topic {topic} not found, or not readable by {settings.username}")
         await consumer.seek_to_beginning(*partitions)
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        found: list[Consumed] = []
         while waiting := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             fetched = await consumer.getmany(*waiting, timeout_ms=500, max_records=max_records)
-            found += [
+            chunk = [
                 Consumed(
                     m.topic,
                     m.partition,
@@ -220,7 +227,8 @@ async def read_to_end(
                 for m in records
                 if m.offset < ends[TopicPartition(m.topic, m.partition)]
             ]
-        return found
+            if chunk:
+                yield chunk
     except KafkaError as exc:
         raise LookupError(f"cannot read {topic} as {settings.username}: {exc}") from exc
     finally:
