@@ -156,6 +156,17 @@ def corrections_of(corrections: Sequence[dict[str, Any]], referral_id: str) -> l
     return [c for c in corrections if c["referral_id"] == referral_id]
 
 
+def correction_line(correction: dict[str, Any]) -> str:
+    """One line: when decided, referral, kind, item, and BREACH for a wrong person."""
+    item = correction.get("data_category") or "notification"
+    return (
+        f"{correction['decided_at']:%Y-%m-%d %H:%M}  {correction['referral_id']}  "
+        f"{correction['kind'].lower().replace('_', '-'):12} {item} "
+        f"{correction.get('record_id') or ''}".rstrip()
+        + ("  BREACH" if correction["personal_data_breach"] else "")
+    )
+
+
 def correction_text(correction: dict[str, Any]) -> str:
     """Information governance's correction of an item disclosed to this reader."""
     item = " ".join(

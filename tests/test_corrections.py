@@ -10,7 +10,7 @@ import pytest
 from hub.corrections import ACTIONS, correction_notice, notice_id, readers, send_notices
 from hub.envelope import Opener, Sealer
 from hub.errors import MessageRejected, RejectReason
-from hub.render import correction_text, package_text
+from hub.render import correction_line, correction_text, package_text
 from hub.replay import MemorySeenMessages
 from hub.samples import Samples
 from hub.topology import Topology
@@ -110,3 +110,13 @@ def test_the_package_marks_the_corrected_item_and_only_it() -> None:
     words = correction_text(notice)
     assert "CORRECTION (wrong person)" in words and "personal data breach" in words
     assert "the record matched another child" in words and ACTIONS["WRONG_PERSON"] in words
+
+
+def test_one_line_per_correction_flags_a_breach() -> None:
+    """The listing line names the referral, the kind and the item, and BREACH for a wrong
+    person only."""
+    wrong = correction_line(correction_notice(_entry(["collator"]), DISCLOSED))
+    assert wrong.startswith("2026-11-23 09:30  ref-1  wrong-person")
+    assert "police.domestic_abuse_incidents DA-1042" in wrong and wrong.endswith("BREACH")
+    stale = _entry(["collator"], correction="out-of-date", personal_data_breach=False)
+    assert not correction_line(correction_notice(stale, DISCLOSED)).endswith("BREACH")

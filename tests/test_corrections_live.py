@@ -12,8 +12,7 @@ from click.testing import CliRunner, Result
 
 from hub.cli import cli
 from hub.disclosure_log import DisclosureLog
-from hub.dutymanager import Inbox, sync
-from hub.render import package_text
+from hub.dutymanager import Inbox
 from hub.samples import Samples
 from hub.topology import Topology
 from tests.brokers import KafkaCluster
@@ -47,8 +46,8 @@ async def test_a_correction_reaches_the_duty_manager_and_marks_the_package_item(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`mash audit correct` as the auditor: the duty manager's inbox receives one notice for
-    the package's item, which `package_text` marks; run again, still one."""
+    """`mash audit correct` as the auditor, then `mash packages show` and `corrections` as the
+    duty manager: one notice, the package's item marked; corrected again, still one."""
     package = Samples().information_package()
     items = [i for f in package["findings"] for s in f["subjects"] for i in s["items"]]
     item = next(i for i in items if i["record_id"])
@@ -58,37 +57,43 @@ async def test_a_correction_reaches_the_duty_manager_and_marks_the_package_item(
     log.close()
     for name in ("MASH_LOG_URL", "MASH_STATE_URL", "MASH_BROKER_TLS"):
         monkeypatch.delenv(name, raising=False)
-    env = {
+    auditor = {
         "MASH_HOME": str(tmp_path),
         "MASH_NAMESPACE": ns,
         "MASH_KEYS_DIR": str(keys.store.folder),
-        "MASH_KEY_PASSPHRASE": "test-passphrase-auditor",
         "MASH_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
-        "MASH_KAFKA_USERNAME": "auditor",
-        "MASH_KAFKA_PASSWORD": kafka.password("auditor"),
     }
-    args = ["audit", "correct", "origin-0", "--kind", "wrong-person", "--by", "J. Patel (IG)"]
-    args += ["--reason", "the incident concerned another child of the same name"]
 
-    def correct() -> Result:
-        return CliRunner().invoke(cli, args, env=env)
+    def mash(who: str, *args: str) -> Result:
+        env = {
+            **auditor,
+            "MASH_KEY_PASSPHRASE": f"test-passphrase-{who}",
+            "MASH_KAFKA_USERNAME": who,
+            "MASH_KAFKA_PASSWORD": kafka.password(who),
+        }
+        return CliRunner().invoke(cli, list(args), env=env)
 
-    first = await asyncio.to_thread(correct)
+    correct = ["audit", "correct", "origin-0", "--kind", "wrong-person", "--by", "J. Patel (IG)"]
+    correct += ["--reason", "the incident concerned another child of the same name"]
+    first = await asyncio.to_thread(mash, "auditor", *correct)
     assert first.exit_code == 0, first.output
     assert "told: dutymanager (a sealed correction notice each)" in first.output
-    inbox = Inbox(tmp_path / "dutymanager" / "inbox.db")
-    inbox.add("mash.InformationPackage", package)
-    reader = (keys.ring("dutymanager"), kafka.settings("dutymanager"), topology)
-    assert await sync(inbox, *reader) == 1
+    inbox = Inbox(tmp_path / "state" / "dutymanager" / "inbox.db")
+    inbox.add("mash.InformationPackage", package)  # received before the correction
+    inbox.close()
+    shown = await asyncio.to_thread(mash, "dutymanager", "packages", "show", package["referral_id"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.count("!! CORRECTED (wrong person) by information governance") == 1
+    assert "CORRECTION (wrong person)" in shown.output
+    inbox = Inbox(tmp_path / "state" / "dutymanager" / "inbox.db")
     [notice] = inbox.messages("mash.Correction", package["referral_id"])
+    inbox.close()
     assert notice["kind"] == "WRONG_PERSON" and notice["personal_data_breach"] is True
     assert (notice["data_category"], notice["record_id"]) == (item["category"], item["record_id"])
     assert notice["corrects_entry_id"] == "origin-0"
-    text = package_text(package, [notice])
-    assert text.count("!! CORRECTED (wrong person) by information governance") == 1
-    again = await asyncio.to_thread(correct)
+    again = await asyncio.to_thread(mash, "auditor", *correct)
     assert again.exit_code == 0 and "already recorded" in again.output
     assert "told: dutymanager" in again.output
-    await sync(inbox, *reader)
-    assert len(inbox.messages("mash.Correction")) == 1
-    inbox.close()
+    listed = await asyncio.to_thread(mash, "dutymanager", "packages", "corrections")
+    [line] = listed.output.splitlines()
+    assert package["referral_id"] in line and "wrong-person" in line and line.endswith("BREACH")

@@ -14,7 +14,7 @@ from hub.decisions import OUTCOMES, DecisionInvalid
 from hub.dutymanager import PRINCIPAL, Inbox, prepare_decision, publish_decision, sync
 from hub.paths import mash_home
 from hub.policy.model import load_policy
-from hub.render import correction_text, corrections_of, feedback_text, product_text
+from hub.render import correction_line, correction_text, corrections_of, feedback_text, product_text
 from hub.transport.kafka import KafkaPublisher
 
 AGENCIES = ("police", "health", "education", "housing")
@@ -123,6 +123,19 @@ def queue_show(recipient: str, referral_id: str, as_json: bool) -> None:
         return
     texts = [product_text(p, corrections_of(fixes, p["referral_id"])) for p in found]
     click.echo("\n\n".join([*texts, *map(correction_text, fixes)]))
+
+
+@queue.command("corrections")
+@click.argument("recipient", type=click.Choice(_recipients()))
+@friendly_errors
+def queue_corrections(recipient: str) -> None:
+    """Information governance's corrections of what RECIPIENT's principal was sent (products,
+    notifications), one per line; `mash queue show` marks the items."""
+    inbox, _ = _team_inbox(recipient)
+    fixes = inbox.messages("mash.Correction")
+    inbox.close()
+    for c in fixes:
+        click.echo(correction_line(c))
 
 
 @click.group()

@@ -11,7 +11,7 @@ import click
 
 from hub.cli.common import friendly_errors, principal
 from hub.dutymanager import PRINCIPAL, Inbox, sync, wait_for
-from hub.render import correction_text, corrections_of, decision_text, package_text
+from hub.render import correction_line, correction_text, corrections_of, decision_text, package_text
 
 
 def _inbox() -> tuple[Inbox, Any]:
@@ -63,14 +63,10 @@ def list_corrections() -> None:
     """Information governance's corrections of what the duty manager received: one line each
     (`mash packages show REFERRAL` marks the items)."""
     inbox, _ = _inbox()
-    for c in inbox.messages("mash.Correction"):
-        item = c.get("data_category") or "notification"
-        click.echo(
-            f"{c['decided_at']:%Y-%m-%d %H:%M}  {c['referral_id']}  "
-            f"{c['kind'].lower().replace('_', '-'):12} {item} {c.get('record_id') or ''}".rstrip()
-            + ("  BREACH" if c["personal_data_breach"] else "")
-        )
+    fixes = inbox.messages("mash.Correction")
     inbox.close()
+    for c in fixes:
+        click.echo(correction_line(c))
 
 
 @packages.command()
