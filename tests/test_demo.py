@@ -46,6 +46,9 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "disseminated to: locality-" in out
     assert "feedback to the front door" in out and "advice: " in out
     assert "feedback to police (its adapter)" in out
+    assert "told: dutymanager (a sealed correction notice each)" in out
+    assert "received 1 correction notice(s); 1 item(s) marked" in out
+    assert "IG corrections: 1" in out
     assert "ok: " in out and "checkpoints verified" in out and "FAILED" not in out
     assert "stopped services and broker" in out
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)

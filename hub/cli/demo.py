@@ -77,6 +77,43 @@ def _agency_feedback(home: Path, agency: str, timeout_s: float) -> list[dict[str
     return []
 
 
+def _correct_one(runner: Any, audit: click.Group, home: Path, referral_id: str) -> None:
+    """IG records one released item of ``referral_id`` as inaccurate; the duty manager's inbox
+    takes the notice in and the package marks the item."""
+    from hub.cli.audit import open_log
+
+    log = open_log()
+    try:
+        released = [
+            e.seq
+            for e in log.entries("correlation_id = ?", (referral_id,))
+            if e.body.get("decision") == "RELEASED" and "collator" in e.body.get("recipients", [])
+        ]
+    finally:
+        log.close()
+    if not released:
+        click.echo(f"      nothing was released for {referral_id[:8]}: no correction to show")
+        return
+    args = ["correct", str(released[0]), "--kind", "inaccurate", "--by", "IG officer (demo)"]
+    args += ["--reason", "demo: the agency has since amended this record"]
+    for line in runner.invoke(audit, args).output.splitlines():
+        click.echo(f"      {line}")
+    me = principal(PRINCIPAL)
+    inbox = Inbox(home / "state" / "dutymanager" / "inbox.db")
+    try:
+        asyncio.run(sync(inbox, me.ring, me.kafka, me.topology, idle_ms=600))
+        fixes = inbox.messages("mash.Correction", referral_id)
+        marked = sum(
+            package_text(p, fixes).count("!! CORRECTED") for p in inbox.packages(referral_id)
+        )
+    finally:
+        inbox.close()
+    click.echo(
+        f"      the duty manager received {len(fixes)} correction notice(s); "
+        f"{marked} item(s) marked in the package of {referral_id[:8]}"
+    )
+
+
 async def _collect(inbox: Inbox, want: set[str], timeout_s: float) -> None:
     me = principal(PRINCIPAL)
     async with asyncio.timeout(timeout_s):
@@ -180,8 +217,12 @@ def demo(people: int, keep_running: bool) -> None:
         if not keep_running:
             down(home)  # services drain: the firewall signs a final checkpoint
         click.echo("")
-        click.echo("[6/6] disclosure log (checkpoints witnessed on mash.audit):")
+        click.echo(
+            "[6/6] information governance corrects a disclosure; the disclosure log "
+            "(checkpoints witnessed on mash.audit):"
+        )
         runner = CliRunner()
+        _correct_one(runner, audit, home, str(referrals[1]["referral_id"]))
         click.echo(runner.invoke(audit, ["summary"]).output)
         click.echo(runner.invoke(audit, ["verify", "--from-kafka"]).output)
     finally:
