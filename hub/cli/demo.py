@@ -130,7 +130,8 @@ async def _collect(inbox: Inbox, want: set[str], timeout_s: float) -> None:
 def demo(people: int, keep_running: bool) -> None:
     """Broker, provisioning, keys, synthetic sources, every service; then a Level 3, 2, 1 and
     a no-further-action referral plus a police PPN raised by the police system; prints the
-    packages, decides each (products to the teams, feedback to referrers), a disclosure-log
+    packages, decides each (products to the teams, feedback to referrers), has information
+    governance correct one released item (the duty manager is told), prints a disclosure-log
     summary and its verification, and stops cleanly."""
     from click.testing import CliRunner
 
