@@ -30,9 +30,12 @@ ACTIONS = {
 }
 
 
-def readers(recipients: Sequence[str]) -> list[str]:
-    """Who must be told about a disclosure to ``recipients``, once each, in order."""
-    return list(dict.fromkeys(RELAYED.get(r, r) for r in recipients))
+def readers(recipients: Sequence[str], principals: Mapping[str, str] | None = None) -> list[str]:
+    """Who must be told about a disclosure to ``recipients``, once each, in order.
+    ``principals``: the policy's recipients of products (``social-care-assessment``,
+    ``police-strategy``) and the principal that reads each (``dutymanager``, ``police``)."""
+    names = {**RELAYED, **(principals or {})}
+    return list(dict.fromkeys(names.get(r, r) for r in recipients))
 
 
 def notice_topic(reader: str) -> str:
@@ -71,11 +74,12 @@ async def send_notices(
     sealer: Sealer,
     topology: Topology,
     publisher: Publisher,
+    principals: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Seal ``notice`` to each reader of ``recipients`` on its topic and wait for the broker:
-    (readers told, readers with no correction topic, to be told another way)."""
+    """Seal ``notice`` to each reader of ``recipients`` (see ``readers``) on its topic and wait
+    for the broker: (readers told, readers with no correction topic, to be told another way)."""
     told, untold = [], []
-    for reader in readers(recipients):
+    for reader in readers(recipients, principals):
         try:
             topic = topology.topic(notice_topic(reader))
         except KeyError:

@@ -39,10 +39,16 @@ def _entry(recipients: list[str], **changes: object) -> dict[str, object]:
     }
 
 
-def test_the_collator_is_told_through_the_duty_manager_once() -> None:
-    """The collator only assembles packages: their reader, the duty manager, is told, once."""
+def test_each_recipient_is_told_through_the_principal_that_reads_it_once() -> None:
+    """The collator only assembles packages: their reader, the duty manager, is told; a
+    product's recipient team through the principal that reads its products; each once."""
     assert readers(["collator", "dutymanager", "police"]) == ["dutymanager", "police"]
     assert readers(["locality-east"]) == ["locality-east"]
+    products = {"social-care-assessment": "dutymanager", "police-strategy": "police"}
+    assert readers(["social-care-assessment", "police-strategy", "collator"], products) == [
+        "dutymanager",
+        "police",
+    ]
 
 
 def test_the_notice_names_the_item_what_was_wrong_and_what_to_do() -> None:

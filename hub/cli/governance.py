@@ -30,6 +30,7 @@ from hub.erasure import HubStores, child_dobs
 from hub.keys import KeyRing, KeysUnavailable
 from hub.keys.local import local_key_store
 from hub.paths import mash_home
+from hub.policy.model import load_policy
 from hub.retention import ReferralRetention, retention_of
 from hub.runtime.settings import ServiceSettings
 from hub.transport.kafka import KafkaPublisher
@@ -90,8 +91,18 @@ async def _notify(record: dict[str, Any], disclosed_at: datetime) -> tuple[list[
     notice = correction_notice(record, disclosed_at)
     async with asyncio.timeout(NOTIFY_TIMEOUT_S), KafkaPublisher(me.kafka) as publisher:
         return await send_notices(
-            notice, record["recipients"] or [], Sealer(me.ring), me.topology, publisher
+            notice,
+            record["recipients"] or [],
+            Sealer(me.ring),
+            me.topology,
+            publisher,
+            _product_readers(),
         )
+
+
+def _product_readers() -> dict[str, str]:
+    """The policy's recipients of products and the principal that reads each."""
+    return {name: r.principal for name, r in load_policy().recipients.items()}
 
 
 @_ig_decision("entry", "kind", CORRECTION_KINDS, "What was wrong.")
@@ -130,7 +141,8 @@ def correct(entry: str, kind: str, reason: str, decided_by: str, notify: bool) -
     if not recipients:
         click.echo("tell: no recipient was recorded")
     elif not notify:
-        click.echo(f"tell: {', '.join(readers(recipients))} (no notice sent: --no-notify)")
+        told = readers(recipients, _product_readers())
+        click.echo(f"tell: {', '.join(told)} (no notice sent: --no-notify)")
     else:
         try:
             told, untold = asyncio.run(_notify(record, datetime.fromisoformat(original.body["at"])))
