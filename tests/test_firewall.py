@@ -11,6 +11,7 @@ import pytest
 from hub.disclosure_log import DisclosureLog
 from hub.envelope import Opener, Sealer
 from hub.errors import MessageRejected
+from hub.firewall import handler as handler_module
 from hub.firewall.handler import FirewallHandler
 from hub.firewall.state import FirewallState
 from hub.policy.model import load_policy
@@ -181,12 +182,12 @@ def test_a_message_whose_handling_fails_leaves_no_trace_in_the_batch(
     opened, message = _opened(keys, "intake", "mash.Referral", kept, "mash.referrals")
     asyncio.run(handler.handle(opened, message))
     pending = len(handler._pending)
-    real = handler._request_outputs
+    real = handler_module.request_outputs
 
     def broken(*args: object) -> object:
         raise RuntimeError("a bug after the state was written")
 
-    monkeypatch.setattr(handler, "_request_outputs", broken)
+    monkeypatch.setattr(handler_module, "request_outputs", broken)
     bad, bad_message = _opened(keys, "intake", "mash.Referral", failing, "mash.referrals")
     with pytest.raises(RuntimeError):
         asyncio.run(handler.handle(bad, bad_message))
@@ -196,7 +197,7 @@ def test_a_message_whose_handling_fails_leaves_no_trace_in_the_batch(
     assert handler.state.referral(failing["referral_id"]) is None
     logged = {e.body["correlation_id"] for e in handler.log.entries()}
     assert kept["referral_id"] in logged and failing["referral_id"] not in logged
-    monkeypatch.setattr(handler, "_request_outputs", real)
+    monkeypatch.setattr(handler_module, "request_outputs", real)
     outputs = asyncio.run(handler.handle(bad, bad_message))
     handler.flush()
     assert "mash.notifications" in {o.topic for o in outputs}

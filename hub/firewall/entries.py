@@ -118,3 +118,31 @@ def decision_entries(
             }
         )
     return entries
+
+
+def response_entries(
+    decisions: Sequence[ItemDecision],
+    *,
+    origin: str,
+    common: dict[str, Any],
+    state: dict[str, Any],
+    agency: str,
+    response: tuple[str, str],
+    recipients: Sequence[str],
+) -> list[dict[str, Any]]:
+    """``decision_entries`` for one agency's response (``response``: its message id and
+    SHA-256) about a referral whose firewall state is ``state``: its subjects' pseudonyms
+    and the request the response answers."""
+    request = state["requests"].get(agency, {})
+    return decision_entries(
+        decisions,
+        origin=origin,
+        start=0,
+        common=common,
+        pseudonyms=state["pseudonyms"],
+        agency=agency,
+        response_message_id=response[0],
+        response_sha256=response[1],
+        request_message_id=request.get("message_id"),
+        recipients=recipients,
+    )

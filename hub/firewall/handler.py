@@ -13,7 +13,6 @@ checkpoints of the log go to mash.audit every N entries or T seconds.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,35 +25,34 @@ from hub.disclosure_log import DisclosureLog, sign_checkpoint
 from hub.disclosure_log.pseudonym import subject_pseudonyms
 from hub.envelope import Opened
 from hub.errors import MessageRejected, RejectReason
-from hub.firewall.entries import base_entry, decision_entries
+from hub.firewall.dissemination import package_complete, product
+from hub.firewall.entries import base_entry, response_entries
+from hub.firewall.outputs import (
+    LEVEL3_RECIPIENTS,
+    case_opened,
+    dt,
+    iso,
+    notification,
+    policy_context,
+    request_outputs,
+    requests_for,
+)
 from hub.firewall.state import FirewallState
-from hub.ids import name_id
 from hub.keys import KeyRing
-from hub.policy.engine import PolicyInputError, ReferralContext, apply_policy
+from hub.policy.engine import PolicyInputError, apply_policy
 from hub.policy.model import Policy
-from hub.policy.recipients import restrict
 from hub.referrals import locality_of, problems
 from hub.runtime.service import Outgoing, output_id
 from hub.timescales import Timescales, deadline
 from hub.transport.base import Consumed
 
 log = structlog.get_logger(__name__)
-REQUEST_IDS = uuid.UUID("5b1f3a52-4d55-4a8e-9d0c-6d6173680004")
 AGENCIES = ("POLICE", "HEALTH", "EDUCATION", "HOUSING")
 LOG_ORIGIN = "mash-exchange/disclosure-log"
-LEVEL3_RECIPIENTS = ("police", "dutymanager")
 
 
 def _invalid(detail: str) -> MessageRejected:
     return MessageRejected(RejectReason.INVALID_CONTENT, detail)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 class FirewallHandler:
@@ -216,52 +214,6 @@ class FirewallHandler:
         )
 
     # -- referrals ---------------------------------------------------------------------------
-    def _requests(
-        self,
-        referral: dict[str, Any],
-        level: str,
-        now: datetime,
-        due: datetime | None,
-        chaser: int = 0,
-        only: tuple[str, ...] | None = None,
-    ) -> list[dict[str, Any]]:
-        level_policy = self.policy.levels[level]
-        basis = level_policy.lawful_basis.model_dump() if level_policy.lawful_basis else None
-        out = []
-        for agency in level_policy.agencies:
-            if only is not None and agency not in only:
-                continue
-            rid = name_id(REQUEST_IDS, f"{referral['referral_id']}:{agency}:{level}:{chaser}")
-            out.append(
-                {
-                    "request_id": rid,
-                    "referral_id": referral["referral_id"],
-                    "agency": agency,
-                    "level": level,
-                    "purpose": level_policy.purpose,
-                    "lawful_basis": basis,
-                    "issued_at": now,
-                    "deadline": due or now,
-                    "subjects": referral["subjects"],
-                    "chaser": chaser,
-                }
-            )
-        return out
-
-    @staticmethod
-    def _request_outputs(requests: list[dict[str, Any]], referral_id: str) -> list[Outgoing]:
-        """Each request sealed to its agency on the agency's own topic."""
-        return [
-            Outgoing(
-                f"mash.requests.{r['agency'].lower()}",
-                "mash.InformationRequest",
-                r,
-                (r["agency"].lower(),),
-                referral_id,
-            )
-            for r in requests
-        ]
-
     def _common(
         self,
         origin: str,
@@ -319,51 +271,6 @@ class FirewallHandler:
             entries.append(entry)
         return entries
 
-    def _case_opened(
-        self, referral: dict[str, Any], state: dict[str, Any], now: datetime
-    ) -> Outgoing:
-        level = state["level"]
-        record = {
-            "referral": {**referral, "level": level, "locality": locality_of(referral)},
-            "route": self.policy.levels[level].route,
-            "deadline": _dt(state["deadline"]) if state.get("deadline") else now,
-            "requests": [
-                {
-                    "request_id": r["request_id"],
-                    "agency": a,
-                    "issued_at": _dt(r["issued_at"]),
-                    "deadline": _dt(r["deadline"]),
-                }
-                for a, r in sorted(state["requests"].items())
-            ],
-            "policy_version": self.policy.digest,
-            "opened_at": _dt(state["opened_at"]),
-            "level_history": [{**h, "at": _dt(h["at"])} for h in state["level_history"]],
-            "contacts": [contact_rules.from_state(c) for c in state.get("contacts", [])],
-        }
-        return Outgoing(
-            "mash.disclosures", "mash.CaseOpened", record, ("collator",), referral["referral_id"]
-        )
-
-    def _notification(self, referral: dict[str, Any], now: datetime) -> Outgoing:
-        record = {
-            "notification_id": name_id(REQUEST_IDS, f"{referral['referral_id']}:notify"),
-            "referral_id": referral["referral_id"],
-            "level": "LEVEL_3",
-            "created_at": now,
-            "recipients": list(LEVEL3_RECIPIENTS),
-            "route": self.policy.levels["LEVEL_3"].route,
-            "message": "Level 3 referral: s47 strategy discussion needed now; "
-            "MASH information package to follow.",
-        }
-        return Outgoing(
-            "mash.notifications",
-            "mash.Notification",
-            record,
-            LEVEL3_RECIPIENTS,
-            referral["referral_id"],
-        )
-
     def _channel(self, opened: Opened, message: Consumed) -> str:
         """Who may raise a referral where: the front door on mash.referrals, an agency on its
         own mash.concerns topic, for itself, with its own reference for the incident."""
@@ -409,7 +316,7 @@ class FirewallHandler:
                 if known != referral["referral_id"]:  # redelivery of a linked contact
                     return self._link(known, contact, referral, origin, now)
             else:
-                since = _iso(now - self.link_window)
+                since = iso(now - self.link_window)
                 pseudonyms = contact_rules.child_pseudonyms(self.pseudonym_key, referral)
                 for candidate in self.state.referrals_about(pseudonyms, since):
                     held = self.state.referral(candidate)
@@ -425,18 +332,18 @@ class FirewallHandler:
             return []
         level = referral["level"]
         due = deadline(level, referral["received_at"], self.timescales)
-        requests = self._requests(referral, level, now, due)
+        requests = requests_for(self.policy, referral, level, now, due)
         state = (
             existing[1]
             if existing
             else {
                 "origin": origin,
                 "level": level,
-                "opened_at": _iso(now),
-                "deadline": _iso(due) if due else None,
+                "opened_at": iso(now),
+                "deadline": iso(due) if due else None,
                 "level_history": [
                     {
-                        "at": _iso(now),
+                        "at": iso(now),
                         "from_level": None,
                         "to_level": level,
                         "reason": referral.get("triage_reason") or "triage",
@@ -446,8 +353,8 @@ class FirewallHandler:
                 "requests": {
                     r["agency"]: {
                         "request_id": r["request_id"],
-                        "issued_at": _iso(now),
-                        "deadline": _iso(r["deadline"]),
+                        "issued_at": iso(now),
+                        "deadline": iso(r["deadline"]),
                         "chasers": 0,
                         "message_id": output_id(origin, i),
                     }
@@ -475,12 +382,12 @@ class FirewallHandler:
                 self.state.add_source(
                     contact["source"], contact["source_reference"], referral["referral_id"]
                 )
-        outputs = self._request_outputs(requests, referral["referral_id"])
+        outputs = request_outputs(requests, referral["referral_id"])
         entries = self._collect_entries(
             origin, 0, referral, state, requests, now, f"information request for {level}"
         )
         if level == "LEVEL_3":
-            outputs.append(self._notification(referral, now))
+            outputs.append(notification(self.policy, referral, now))
             note = self._common(origin, len(entries), referral, state, "disclose", now)
             note.update(
                 {
@@ -495,25 +402,13 @@ class FirewallHandler:
             )
             entries.append(note)
         self._record(entries)
-        outputs.append(self._case_opened(referral, state, now))
+        outputs.append(case_opened(self.policy, referral, state, now))
         log.info(
             "case_opened", referral_id=referral["referral_id"], level=level, agencies=len(requests)
         )
         return outputs
 
     # -- responses ---------------------------------------------------------------------------
-    @staticmethod
-    def _context(referral: dict[str, Any], state: dict[str, Any]) -> ReferralContext:
-        """What the policy engine needs to know about a referral at its current level."""
-        consent = referral["consent"]
-        return ReferralContext(
-            referral["referral_id"],
-            state["level"],
-            consent["status"],
-            consent.get("not_sought_reason"),
-            {s["subject_id"]: s["role"] for s in referral["subjects"]},
-        )
-
     def _assess(
         self,
         referral: dict[str, Any],
@@ -524,21 +419,16 @@ class FirewallHandler:
         now: datetime,
     ) -> tuple[Outgoing, list[dict[str, Any]]]:
         try:
-            disclosure = apply_policy(self.policy, self._context(referral, state), response, now)
+            disclosure = apply_policy(self.policy, policy_context(referral, state), response, now)
         except PolicyInputError as exc:
             raise _invalid(str(exc)) from exc
-        request = state["requests"].get(response["agency"], {})
-        common = self._common(origin, 0, referral, state, "disclose", now)
-        entries = decision_entries(
+        entries = response_entries(
             disclosure.decisions,
             origin=f"{origin}:{state['level']}",
-            start=0,
-            common=common,
-            pseudonyms=state["pseudonyms"],
+            common=self._common(origin, 0, referral, state, "disclose", now),
+            state=state,
             agency=response["agency"],
-            response_message_id=origin,
-            response_sha256=response_sha,
-            request_message_id=request.get("message_id"),
+            response=(origin, response_sha),
             recipients=("collator",),
         )
         out = Outgoing(
@@ -575,7 +465,7 @@ class FirewallHandler:
         out, entries = self._assess(referral, state, response, opened.header.message_id, sha, now)
         self._record(entries)
         answered = state["requests"].setdefault(response["agency"], {})
-        answered.setdefault("answered_at", _iso(now))
+        answered.setdefault("answered_at", iso(now))
         answered["answered_by"] = response["response_id"]
         with self.state.transaction():
             self.state.add_response(response, opened.encoded)
@@ -602,9 +492,15 @@ class FirewallHandler:
         if request is None or request.get("answered_at"):
             return []
         now = self.clock()
-        due = _dt(request["deadline"])
-        reissued = self._requests(
-            referral, state["level"], now, due, chaser["chaser"], only=(chaser["agency"],)
+        due = dt(request["deadline"])
+        reissued = requests_for(
+            self.policy,
+            referral,
+            state["level"],
+            now,
+            due,
+            chaser["chaser"],
+            only=(chaser["agency"],),
         )
         request["chasers"] = max(request["chasers"], chaser["chaser"])
         self.state.save(referral, state)
@@ -619,7 +515,7 @@ class FirewallHandler:
                 f"chaser {chaser['chaser']}",
             )
         )
-        return self._request_outputs(reissued, referral["referral_id"])
+        return request_outputs(reissued, referral["referral_id"])
 
     def on_relevel(self, opened: Opened) -> list[Outgoing]:
         """Escalate or de-escalate: re-plan, re-assess what is held, notify if now Level 3."""
@@ -659,23 +555,23 @@ class FirewallHandler:
         old = state["level"]
         due = deadline(new, now, self.timescales)
         state["level"] = new
-        state["deadline"] = _iso(due) if due else None
+        state["deadline"] = iso(due) if due else None
         state["level_history"].append(
-            {"at": _iso(now), "from_level": old, "to_level": new, "reason": reason, "by": by}
+            {"at": iso(now), "from_level": old, "to_level": new, "reason": reason, "by": by}
         )
         missing = tuple(a for a in self.policy.levels[new].agencies if a not in state["requests"])
-        requests = self._requests(referral, new, now, due, only=missing)
+        requests = requests_for(self.policy, referral, new, now, due, only=missing)
         for i, r in enumerate(requests):
             state["requests"][r["agency"]] = {
                 "request_id": r["request_id"],
-                "issued_at": _iso(now),
-                "deadline": _iso(r["deadline"]),
+                "issued_at": iso(now),
+                "deadline": iso(r["deadline"]),
                 "chasers": 0,
                 "message_id": output_id(origin, i),
             }
         for r in state["requests"].values():
             if due is not None and not r.get("answered_at"):
-                r["deadline"] = _iso(due)
+                r["deadline"] = iso(due)
         self.state.save(referral, state)
         rerate = self._common(origin, 0, referral, state, "re-rate", now)
         rerate.update(
@@ -698,12 +594,12 @@ class FirewallHandler:
                 origin, 1, referral, state, requests, now, f"re-levelled {old} to {new}"
             ),
         ]
-        outputs = self._request_outputs(requests, referral["referral_id"])
+        outputs = request_outputs(requests, referral["referral_id"])
         if new == "LEVEL_3" and old != "LEVEL_3":
-            outputs.append(self._notification(referral, now))
+            outputs.append(notification(self.policy, referral, now))
         # The re-plan goes first: the collator must know the new level before the
         # re-assessed disclosures (same key, same partition, so the order is kept).
-        outputs.append(self._case_opened(referral, state, now))
+        outputs.append(case_opened(self.policy, referral, state, now))
         if contact_rules.higher(new, old):
             for response in self.state.responses(referral["referral_id"]):
                 out, more = self._assess(
@@ -759,7 +655,7 @@ class FirewallHandler:
             entries.extend(more)
         else:
             self.state.save(referral, state)
-            outputs = [self._case_opened(referral, state, now)]
+            outputs = [case_opened(self.policy, referral, state, now)]
         self._record(entries)
         log.info(
             "contact_linked",
@@ -770,12 +666,6 @@ class FirewallHandler:
         return outputs
 
     # -- decisions ---------------------------------------------------------------------------
-    def _package_complete(self, state: dict[str, Any], now: datetime) -> bool:
-        """The collator's rule: every agency answered, or the deadline has come."""
-        if all(r.get("answered_at") for r in state["requests"].values()):
-            return True
-        return state.get("deadline") is not None and now >= _dt(state["deadline"])
-
     def on_decision(self, opened: Opened) -> list[Outgoing]:
         """Record the duty manager's decision, disseminate a product to each recipient under
         its rules, feed the outcome back to every referrer, and tell the collator."""
@@ -791,11 +681,11 @@ class FirewallHandler:
         now = self.clock()
         prior = next((d for d in decided if d["decision_id"] == decision["decision_id"]), None)
         if prior is not None:
-            record = {**prior, "decided_at": _dt(prior["decided_at"])}  # a redelivery
+            record = {**prior, "decided_at": dt(prior["decided_at"])}  # a redelivery
         else:
             ctx = decision_rules.DecisionContext(
                 level=state["level"],
-                package_complete=self._package_complete(state, now),
+                package_complete=package_complete(state, now),
                 locality=locality_of(referral),
                 prior_outcomes=tuple(d["outcome"] for d in decided),
             )
@@ -803,7 +693,7 @@ class FirewallHandler:
                 record = decision_rules.check(decision, ctx)
             except decision_rules.DecisionInvalid as exc:
                 raise _invalid(str(exc)) from exc
-            decided.append({**record, "decided_at": _iso(record["decided_at"])})
+            decided.append({**record, "decided_at": iso(record["decided_at"])})
             self.state.save(referral, state)
         entry = self._common(f"{origin}:decide", 0, referral, state, "decide", now)
         entry.update(
@@ -827,7 +717,17 @@ class FirewallHandler:
         entries = [entry]
         outputs: list[Outgoing] = []
         for recipient in record["recipients"]:
-            out, more = self._product(referral, state, record, recipient, origin, now)
+            out, more = product(
+                self.policy,
+                self.state.responses(referral["referral_id"]),
+                referral,
+                state,
+                record,
+                recipient,
+                origin,
+                now,
+                self._common(origin, 0, referral, state, "disclose", now),
+            )
             outputs.append(out)
             entries.extend(more)
         for i, contact in enumerate(state.get("contacts", [])):
@@ -867,63 +767,3 @@ class FirewallHandler:
             before_package=record["before_package"],
         )
         return outputs
-
-    def _product(
-        self,
-        referral: dict[str, Any],
-        state: dict[str, Any],
-        decision: dict[str, Any],
-        recipient: str,
-        origin: str,
-        now: datetime,
-    ) -> tuple[Outgoing, list[dict[str, Any]]]:
-        """The information product for one recipient: what the policy released at the
-        referral's level, narrowed by the recipient's rules, every item logged."""
-        findings: list[dict[str, Any]] = []
-        entries: list[dict[str, Any]] = []
-        for response in self.state.responses(referral["referral_id"]):
-            ctx = self._context(referral, state)
-            narrowed = restrict(
-                self.policy, recipient, apply_policy(self.policy, ctx, response, now)
-            )
-            findings.append(narrowed.record)
-            request = state["requests"].get(response["agency"], {})
-            entries.extend(
-                decision_entries(
-                    narrowed.decisions,
-                    origin=f"{origin}:{recipient}:{response['response_id']}",
-                    start=0,
-                    common=self._common(origin, 0, referral, state, "disclose", now),
-                    pseudonyms=state["pseudonyms"],
-                    agency=response["agency"],
-                    response_message_id=response["response_id"],
-                    response_sha256="",
-                    request_message_id=request.get("message_id"),
-                    recipients=(recipient,),
-                )
-            )
-        principal = self.policy.recipients[recipient].principal
-        product = {
-            "product_id": decision_rules.product_id(decision["decision_id"], recipient),
-            "referral_id": referral["referral_id"],
-            "recipient": recipient,
-            "outcome": decision["outcome"],
-            "reason": decision["reason"],
-            "team": decision.get("team"),
-            "lead_professional": decision.get("lead_professional"),
-            "level": state["level"],
-            "decided_by": decision["decided_by"],
-            "created_at": now,
-            "concern": referral["concern"],
-            "subjects": referral["subjects"],
-            "findings": findings,
-            "policy_version": self.policy.digest,
-        }
-        out = Outgoing(
-            f"mash.products.{recipient}",
-            "mash.InformationProduct",
-            product,
-            (principal,),
-            referral["referral_id"],
-        )
-        return out, entries
