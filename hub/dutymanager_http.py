@@ -1,6 +1,8 @@
 """The duty manager's decisions over HTTP, for case-management systems:
-POST /referrals/{id}/decision records a decision (checked as `mash decide` checks it) and
-GET /referrals/{id}/decisions lists the decisions the hub has confirmed."""
+POST /referrals/{id}/decision records a decision (checked as `mash decide` checks it),
+GET /referrals/{id}/decisions lists the decisions the hub has confirmed, and
+GET /referrals/{id}/corrections and GET /corrections the corrections information governance
+sent of what the duty manager received (so a case record can be put right)."""
 
 from __future__ import annotations
 
@@ -57,11 +59,18 @@ def dutymanager_app(
         found = inbox.messages("mash.CaseDecision", request.match_info["referral_id"])
         return web.json_response([_json(d) for d in found])
 
+    async def corrections(request: web.Request) -> web.Response:
+        await sync(inbox, ring, kafka, topology, idle_ms=300)
+        found = inbox.messages("mash.Correction", request.match_info.get("referral_id"))
+        return web.json_response([_json(c) for c in found])
+
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     app = web.Application(client_max_size=64 * 1024)
     app.router.add_post("/referrals/{referral_id}/decision", decide)
     app.router.add_get("/referrals/{referral_id}/decisions", decisions)
+    app.router.add_get("/referrals/{referral_id}/corrections", corrections)
+    app.router.add_get("/corrections", corrections)
     app.router.add_get("/healthz", healthz)
     return app

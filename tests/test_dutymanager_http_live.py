@@ -10,9 +10,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from hub.corrections import send_notices
 from hub.dutymanager import Inbox
 from hub.dutymanager_http import dutymanager_app
-from hub.envelope import Opener
+from hub.envelope import Opener, Sealer
 from hub.replay import MemorySeenMessages
 from hub.samples import Samples
 from hub.topology import Topology
@@ -69,3 +70,43 @@ async def test_post_decision(
     assert opened.record["decision_id"] == accepted["decision_id"]
     assert opened.record["decided_by"] == "DM 1"
     inbox.close()
+
+
+async def test_get_corrections(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
+) -> None:
+    """A correction IG sent to the duty manager is served for its referral and in the list
+    of all corrections; another referral has none."""
+    notice = {**Samples().correction(), "referral_id": "ref-corrected"}
+    async with KafkaPublisher(kafka.settings("auditor")) as auditor:
+        told, _ = await send_notices(
+            notice, ["collator"], Sealer(keys.ring("auditor")), topology, auditor
+        )
+    assert told == ["dutymanager"]
+    inbox = Inbox(tmp_path / "inbox.db")
+    settings = kafka.settings("dutymanager")
+    async with KafkaPublisher(settings) as publisher:
+        app = dutymanager_app(inbox, keys.ring("dutymanager"), settings, topology, publisher)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/referrals/ref-corrected/corrections") as answer:
+                    assert answer.status == 200
+                    [served] = await answer.json()
+                async with http.get(f"{base}/referrals/ref-other/corrections") as answer:
+                    assert await answer.json() == []
+                async with http.get(f"{base}/corrections") as answer:
+                    assert [c["correction_id"] for c in await answer.json()] == [
+                        notice["correction_id"]
+                    ]
+        finally:
+            await runner.cleanup()
+    inbox.close()
+    assert served["kind"] == "WRONG_PERSON" and served["personal_data_breach"] is True
+    assert served["record_id"] == notice["record_id"]
+    assert served["decided_at"] == notice["decided_at"].isoformat()
