@@ -4,6 +4,8 @@ Level 3) or for an unknown referral; accepted, sealed to the firewall, once the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -24,13 +26,11 @@ from tests.keyring import TestKeys
 pytestmark = pytest.mark.broker
 
 
-async def test_post_decision(
-    kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
-) -> None:
-    """422 without a package or with a bad outcome; 202 and a sealed decision once packaged."""
-    inbox = Inbox(tmp_path / "inbox.db")
-    package = Samples().information_package()
-    rid = package["referral_id"]
+@asynccontextmanager
+async def _serving(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, inbox: Inbox
+) -> AsyncIterator[str]:
+    """The duty manager's HTTP API over ``inbox`` on a free port; its base URL."""
     settings = kafka.settings("dutymanager")
     async with KafkaPublisher(settings) as publisher:
         app = dutymanager_app(inbox, keys.ring("dutymanager"), settings, topology, publisher)
@@ -39,23 +39,33 @@ async def test_post_decision(
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        body = {"outcome": "s17-assessment", "reason": "child in need", "decided_by": "DM 1"}
         try:
-            async with aiohttp.ClientSession() as http:
-                url = f"http://127.0.0.1:{port}/referrals/{rid}/decision"
-                async with http.post(url, json=body) as answer:
-                    assert answer.status == 422
-                    assert "no referral" in (await answer.json())["error"]
-                inbox.add("mash.Notification", {**Samples().notification(), "referral_id": "x"})
-                inbox.add("mash.InformationPackage", package)
-                async with http.post(url, json={**body, "outcome": "adopt"}) as answer:
-                    assert answer.status == 422
-                    assert "unknown outcome" in (await answer.json())["error"]
-                async with http.post(url, json=body) as answer:
-                    assert answer.status == 202
-                    accepted = await answer.json()
+            yield f"http://127.0.0.1:{port}"
         finally:
             await runner.cleanup()
+
+
+async def test_post_decision(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
+) -> None:
+    """422 without a package or with a bad outcome; 202 and a sealed decision once packaged."""
+    inbox = Inbox(tmp_path / "inbox.db")
+    package = Samples().information_package()
+    rid = package["referral_id"]
+    body = {"outcome": "s17-assessment", "reason": "child in need", "decided_by": "DM 1"}
+    async with _serving(kafka, topology, keys, inbox) as base, aiohttp.ClientSession() as http:
+        url = f"{base}/referrals/{rid}/decision"
+        async with http.post(url, json=body) as answer:
+            assert answer.status == 422
+            assert "no referral" in (await answer.json())["error"]
+        inbox.add("mash.Notification", {**Samples().notification(), "referral_id": "x"})
+        inbox.add("mash.InformationPackage", package)
+        async with http.post(url, json={**body, "outcome": "adopt"}) as answer:
+            assert answer.status == 422
+            assert "unknown outcome" in (await answer.json())["error"]
+        async with http.post(url, json=body) as answer:
+            assert answer.status == 202
+            accepted = await answer.json()
     assert accepted["referral_id"] == rid and accepted["outcome"] == "S17_ASSESSMENT"
     topic = topology.topic("mash.decisions")
     group = topology.group_prefix("firewall") + "http-test"
@@ -84,28 +94,14 @@ async def test_get_corrections(
         )
     assert told == ["dutymanager"]
     inbox = Inbox(tmp_path / "inbox.db")
-    settings = kafka.settings("dutymanager")
-    async with KafkaPublisher(settings) as publisher:
-        app = dutymanager_app(inbox, keys.ring("dutymanager"), settings, topology, publisher)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        base = f"http://127.0.0.1:{port}"
-        try:
-            async with aiohttp.ClientSession() as http:
-                async with http.get(f"{base}/referrals/ref-corrected/corrections") as answer:
-                    assert answer.status == 200
-                    [served] = await answer.json()
-                async with http.get(f"{base}/referrals/ref-other/corrections") as answer:
-                    assert await answer.json() == []
-                async with http.get(f"{base}/corrections") as answer:
-                    assert [c["correction_id"] for c in await answer.json()] == [
-                        notice["correction_id"]
-                    ]
-        finally:
-            await runner.cleanup()
+    async with _serving(kafka, topology, keys, inbox) as base, aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/referrals/ref-corrected/corrections") as answer:
+            assert answer.status == 200
+            [served] = await answer.json()
+        async with http.get(f"{base}/referrals/ref-other/corrections") as answer:
+            assert await answer.json() == []
+        async with http.get(f"{base}/corrections") as answer:
+            assert [c["correction_id"] for c in await answer.json()] == [notice["correction_id"]]
     inbox.close()
     assert served["kind"] == "WRONG_PERSON" and served["personal_data_breach"] is True
     assert served["record_id"] == notice["record_id"]
