@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -12,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from hub.envelope import Opener, Sealer
+from hub.intake import prepare as prepare_referral
+from hub.sources.generate import referral_for_household
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Households the benchmarks' referrals are about, drawn at random from the population's first
+# 2,000 (with repeats): a referral carries the earlier ones about its children, so few
+# households would make every referral a tenth repeat (until round 12 there were 40).
+HOUSEHOLDS = 2000
 
 
 def rate(fn: Callable[[], object], seconds: float = 2.0, warmup: int = 50) -> float:
@@ -77,3 +84,14 @@ def crypto_alone(
                 correlation_id=out.correlation_id,
             )
     return time.perf_counter() - began, time.process_time() - cpu_began
+
+
+def household_referrals(home: Path, households: int = HOUSEHOLDS) -> list[dict[str, Any]]:
+    """Level 2 referrals (prepared as the front door does) about ``households`` households
+    of the population in ``home``, shuffled: the templates the benchmarks refer."""
+    templates = [
+        prepare_referral(referral_for_household(home / "sources", "LEVEL_2", seed=i))
+        for i in range(households)
+    ]
+    random.Random(1).shuffle(templates)
+    return templates

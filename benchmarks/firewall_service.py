@@ -18,7 +18,6 @@ import io
 import multiprocessing
 import os
 import pstats
-import random
 import statistics
 import tempfile
 import time
@@ -26,16 +25,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import write_results
+from benchmarks.common import HOUSEHOLDS, household_referrals, write_results
 from benchmarks.ledger import Ledger, watching
 from benchmarks.pipeline import LEVEL_MIX, Run, _referral, _seal_referral, crypto_bound
 from hub.envelope import Sealer
-from hub.intake import prepare as prepare_referral
 from hub.keys import KeyRing
 from hub.keys.local import local_key_store
 from hub.local import local_settings
 from hub.services import FirewallSettings, build
-from hub.sources.generate import referral_for_household
 from hub.stack import prepare
 from hub.topology import Topology
 from hub.transport.kafka import KafkaPublisher
@@ -227,6 +224,8 @@ def measure(
     breakdown: bool = False,
     rate: float | None = None,
     window_s: float | None = None,
+    households: int = HOUSEHOLDS,
+    people: int = 12_000,
 ) -> dict[str, Any]:
     """Firewall-service rounds, each between two measurements of the crypto-only bound of the
     same messages (the machine's speed drifts within minutes): per-round ratios, and their
@@ -235,16 +234,11 @@ def measure(
     os.environ["MASH_HOME"] = str(home)
     os.environ.setdefault("MASH_BROKER_PORT", "0")
     os.environ.setdefault("MASH_BROKER_CONTROLLER_PORT", "0")
-    broker = prepare(home, 400)
+    broker = prepare(home, people)
     profiler = cProfile.Profile(time.process_time) if profile else None
     ledger = Ledger() if breakdown else None
     try:
-        templates = [
-            prepare_referral(referral_for_household(home / "sources", "LEVEL_2", seed=i))
-            for i in range(40)
-        ]
-        random.Random(1).shuffle(templates)
-        run = Run(home, Topology.load(), templates)
+        run = Run(home, Topology.load(), household_referrals(home, households))
         bounds, services = [crypto_bound(run, BOUND_REFERRALS)], []
         for _ in range(rounds):
             messages = _backlog(run, referrals + 1)  # the first warms the firewall up
@@ -274,6 +268,9 @@ def measure(
         )
     figures: dict[str, Any] = {
         "referrals_per_round": referrals,
+        # Referrals are about this many households (drawn with repeats; see HOUSEHOLDS).
+        "household_templates": households,
+        "people": people,
         "published": f"{rate:g} a second" if rate else "all at once (a backlog)",
         "rounds": per_round,
         **{
@@ -324,6 +321,14 @@ def main() -> None:
         help="also report the CPU per referral of each window of this many seconds (a soak)",
     )
     parser.add_argument(
+        "--households",
+        type=int,
+        default=HOUSEHOLDS,
+        help="households the referrals are about (few: each referral repeats earlier ones; "
+        "40 makes every referral carry ten earlier ones, the most)",
+    )
+    parser.add_argument("--people", type=int, default=12_000, help="synthetic population size")
+    parser.add_argument(
         "--name", default=None, help="results file name (firewall-service[-at-RATE])"
     )
     args = parser.parse_args()
@@ -339,7 +344,14 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     figures = measure(
-        args.referrals, args.rounds, args.profile, args.breakdown, args.rate, args.window_s
+        args.referrals,
+        args.rounds,
+        args.profile,
+        args.breakdown,
+        args.rate,
+        args.window_s,
+        args.households,
+        args.people,
     )
     stores = FirewallSettings()  # MASH_STATE_URL / MASH_LOG_URL: PostgreSQL instead of SQLite
     figures["state_store"] = "postgresql" if stores.state_url else "sqlite"

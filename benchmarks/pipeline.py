@@ -20,7 +20,6 @@ import contextlib
 import csv
 import json
 import os
-import random
 import statistics
 import tempfile
 import time
@@ -35,18 +34,16 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from benchmarks.common import RESULTS, crypto_alone, machine
+from benchmarks.common import RESULTS, crypto_alone, household_referrals, machine
 from hub.codec_parts import Shared
 from hub.envelope import Opener, Sealer
 from hub.errors import MessageRejected
 from hub.firewall.handler import FirewallHandler
-from hub.intake import prepare as prepare_referral
 from hub.keys import KeyRing
 from hub.keys.local import local_key_store
 from hub.local import local_settings, principal_password
 from hub.provision import ClusterAdmin, provision
 from hub.replay import MemorySeenMessages
-from hub.sources.generate import referral_for_household
 from hub.stack import SERVICES, ServiceProcess, down, prepare, remember, spawn, wait_ready
 from hub.topology import Topology
 from hub.transport.base import Consumed
@@ -669,12 +666,7 @@ def bench(options: Options) -> list[Path]:
     began = time.monotonic()
     broker = prepare(home, options.people)
     generated = time.monotonic() - began
-    templates = [
-        prepare_referral(referral_for_household(home / "sources", "LEVEL_2", seed=i))
-        for i in range(40)
-    ]
-    random.Random(1).shuffle(templates)
-    run = Run(home, Topology.load(), templates, options.bulk_nice)
+    run = Run(home, Topology.load(), household_referrals(home), options.bulk_nice)
     run.figures["setup"] = {"people": options.people, "seconds": generated}
     if options.profile:
         os.environ["MASH_PROFILE"] = str(home / "profiles")  # every service dumps at exit

@@ -40,6 +40,18 @@ def package_text(package: dict[str, Any], corrections: Sequence[dict[str, Any]] 
                 f"  {c['received_at']:%Y-%m-%d %H:%M} {c['source'].lower():9}{ref} "
                 f"({c['level']}): {c['concern']}"
             )
+    history = package.get("history") or []
+    if history:
+        lines.append("")
+        lines.append(
+            f"Earlier MASH referrals about these children in the last 12 months ({len(history)}):"
+        )
+        for h in history:
+            outcome = (h["outcome"] or "no decision yet").lower().replace("_", "-")
+            lines.append(
+                f"  {h['opened_at']:%Y-%m-%d} {h['level'].replace('_', ' ').title():8} "
+                f"{outcome:22} {h['contacts']} contact(s)  referral {h['referral_id'][:8]}"
+            )
     names = _subjects(package["subjects"], lines)
     lines.append("")
     lines.append("Agencies:")

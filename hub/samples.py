@@ -364,6 +364,17 @@ class Samples:
                 }
             ],
             "contacts": [self.contact(ref)],
+            "history": [self.prior_referral()],
+        }
+
+    def prior_referral(self) -> dict[str, Any]:
+        """An earlier referral about the same children, decided as early help."""
+        return {
+            "referral_id": self._id(),
+            "opened_at": datetime(2026, 6, 3, 10, 15, tzinfo=UTC),
+            "level": "LEVEL_1",
+            "outcome": "LOCALITY_EARLY_HELP",
+            "contacts": 1,
         }
 
     def contact(self, referral: dict[str, Any]) -> dict[str, Any]:
@@ -501,6 +512,7 @@ class Samples:
                 }
             ],
             "contacts": [self.contact(ref)],
+            "history": [self.prior_referral()],
         }
 
     def chaser(self) -> dict[str, Any]:

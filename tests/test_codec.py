@@ -53,6 +53,16 @@ def test_missing_required_field_is_an_error() -> None:
     assert caught.value.reason is RejectReason.INVALID_CONTENT
 
 
+def test_a_field_with_a_default_must_still_be_stated() -> None:
+    """Writers state every field: a missing one is refused even where the schema has a
+    default (the default is for readers of older records), so nothing is filled in unseen."""
+    record = Samples().information_package()
+    del record["history"]
+    with pytest.raises(MessageRejected) as caught:
+        Codec().encode("mash.InformationPackage", record)
+    assert caught.value.reason is RejectReason.INVALID_CONTENT and "history" in caught.value.detail
+
+
 def test_frame_and_body_damage_are_malformed() -> None:
     """Wrong magic, wrong fingerprint, truncated or padded bodies are MALFORMED."""
     codec = Codec()

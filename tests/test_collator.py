@@ -229,3 +229,33 @@ def test_only_the_instance_holding_a_referral_chases_and_packages_it(where: Wher
     assert [o for o in asyncio.run(other.tick(clock.now)) if o.topic == "mash.packages"] == []
     out = [o for o in asyncio.run(holder.tick(clock.now)) if o.topic == "mash.packages"]
     assert len(out) == 1
+
+
+def test_the_package_shows_earlier_referrals_about_the_children(where: Where) -> None:
+    """The earlier referrals the firewall found are carried into the package, and the duty
+    manager's text lists each with its date, level, decision and contacts."""
+    from hub.codec import Codec
+    from hub.render import package_text
+
+    clock = Clock()
+    handler = _handler(where, clock)
+    case = _case(("POLICE",))
+    earlier = {
+        "referral_id": "0a1b2c3d-0000-4000-8000-000000000001",
+        "opened_at": T0 - timedelta(days=60),
+        "level": "LEVEL_1",
+        "outcome": "LOCALITY_EARLY_HELP",
+        "contacts": 2,
+    }
+    case["history"] = [earlier]
+    rid = case["referral"]["referral_id"]
+    handler.on_case(case)
+    [out] = handler.on_finding(_finding(rid, "POLICE"))
+    package = out.record
+    assert package["history"] == [earlier]
+    frame, sha = Codec().encode("mash.InformationPackage", package)
+    assert Codec().decode("mash.InformationPackage", frame, sha)["history"] == [earlier]
+    text = package_text(package)
+    assert "Earlier MASH referrals about these children in the last 12 months (1):" in text
+    assert "2026-09-21 Level 1  locality-early-help    2 contact(s)  referral 0a1b2c3d" in text
+    assert "Earlier MASH referrals" not in package_text({**package, "history": []})

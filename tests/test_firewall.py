@@ -4,6 +4,7 @@ duplicate log entries; only the right senders are heard."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,60 @@ def test_a_failed_statement_does_not_spoil_the_batch(where: Where) -> None:
     assert other.referrals_about(["child-1"], "2026-01-01") == ["r-3", "r-1"]
     state.close()
     other.close()
+
+
+def test_a_new_referral_carries_the_earlier_ones_about_the_same_child(
+    tmp_path: Path, keys: TestKeys, where: Where
+) -> None:
+    """A second referral about a child carries the first in its case (level, contacts, the
+    decision on it) and the log records telling the MASH; a referral about another child, or
+    after twelve months, carries none."""
+    now = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
+    handler = FirewallHandler(
+        policy=load_policy(),
+        state=FirewallState(where("s.db")),
+        log_store=DisclosureLog(tmp_path / "log.db"),
+        ring=keys.ring("firewall"),
+        pseudonym_key=b"k",
+        clock=lambda: now[0],
+    )
+    samples = Samples()
+
+    def refer(record: dict) -> dict:
+        opened = _opened(keys, "intake", "mash.Referral", record, "mash.referrals")
+        outputs = asyncio.run(handler.handle(*opened))
+        [case] = [o.record for o in outputs if o.schema_name == "mash.CaseOpened"]
+        return case
+
+    first = samples.referral("LEVEL_3")
+    assert refer(first)["history"] == []
+    decision = {
+        **samples.case_decision(),
+        "referral_id": first["referral_id"],
+        "outcome": "S47_STRATEGY",
+        "team": None,
+    }
+    decided = _opened(keys, "dutymanager", "mash.CaseDecision", decision, "mash.decisions")
+    asyncio.run(handler.handle(*decided))
+    now[0] += timedelta(days=40)
+    second = {**samples.referral("LEVEL_2"), "subjects": first["subjects"]}
+    [earlier] = refer(second)["history"]
+    assert earlier == {
+        "referral_id": first["referral_id"],
+        "opened_at": datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        "level": "LEVEL_3",
+        "outcome": "S47_STRATEGY",
+        "contacts": 1,
+    }
+    [told] = [
+        e.body
+        for e in handler.log.entries()
+        if e.body["correlation_id"] == second["referral_id"] and e.body.get("prior_referrals")
+    ]
+    assert told["prior_referrals"] == [first["referral_id"]] and told["recipients"] == ["collator"]
+    assert told["data_category"] == "mash.history" and told["subject_pseudonyms"]
+    assert refer(samples.referral("LEVEL_2"))["history"] == []  # another child
+    now[0] += timedelta(days=340)  # the first is now over a year old, the second is not
+    third = {**samples.referral("LEVEL_1"), "subjects": first["subjects"]}
+    assert [h["referral_id"] for h in refer(third)["history"]] == [second["referral_id"]]
+    handler.close()

@@ -193,6 +193,9 @@ class CollatorHandler:
                 "contacts": [
                     {**c, "received_at": _iso(c["received_at"])} for c in opened.get("contacts", [])
                 ],
+                "history": [
+                    {**h, "opened_at": _iso(h["opened_at"])} for h in opened.get("history", [])
+                ],
             }
         )
         if referral["level"] != "NFA" and case["packages"] == 0:

@@ -88,4 +88,8 @@ def assemble(
             {**c, "received_at": datetime.fromisoformat(c["received_at"])}
             for c in case.get("contacts", [])
         ],
+        "history": [
+            {**h, "opened_at": datetime.fromisoformat(h["opened_at"])}
+            for h in case.get("history", [])
+        ],
     }

@@ -28,9 +28,12 @@ from hub.errors import MessageRejected, RejectReason
 from hub.firewall.dissemination import package_complete, product
 from hub.firewall.entries import base_entry, response_entries
 from hub.firewall.outputs import (
+    HISTORY_MAX,
+    HISTORY_WINDOW,
     LEVEL3_RECIPIENTS,
     case_opened,
     dt,
+    history_disclosure,
     iso,
     notification,
     policy_context,
@@ -368,16 +371,18 @@ class FirewallHandler:
                 "decisions": [],
             }
         )
+        children = contact_rules.child_pseudonyms(
+            self.pseudonym_key, referral, None if existing else state["pseudonyms"]
+        )
+        if existing is None:  # what the MASH knows of these children already
+            since = iso(now - HISTORY_WINDOW)
+            state["history"] = self.state.prior_referrals(
+                children, since, referral["referral_id"], HISTORY_MAX
+            )
         with self.state.transaction():  # idempotent: a redelivery redoes what is missing
             if existing is None:
                 self.state.save(referral, state, opened.encoded)
-            self.state.index_children(
-                referral["referral_id"],
-                contact_rules.child_pseudonyms(
-                    self.pseudonym_key, referral, None if existing else state["pseudonyms"]
-                ),
-                state["opened_at"],
-            )
+            self.state.index_children(referral["referral_id"], children, state["opened_at"])
             if channel != "intake":
                 self.state.add_source(
                     contact["source"], contact["source_reference"], referral["referral_id"]
@@ -401,10 +406,18 @@ class FirewallHandler:
                 }
             )
             entries.append(note)
+        if state.get("history"):
+            earlier = self._common(origin, len(entries), referral, state, "disclose", now)
+            earlier.update(history_disclosure(state["history"], children))
+            entries.append(earlier)
         self._record(entries)
         outputs.append(case_opened(self.policy, referral, state, now))
         log.info(
-            "case_opened", referral_id=referral["referral_id"], level=level, agencies=len(requests)
+            "case_opened",
+            referral_id=referral["referral_id"],
+            level=level,
+            agencies=len(requests),
+            earlier_referrals=len(state.get("history", [])),
         )
         return outputs
 

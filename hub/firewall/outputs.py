@@ -5,7 +5,7 @@ immediate notification to police and social care. Pure builders: no state, no I/
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub import contacts as contact_rules
@@ -17,6 +17,9 @@ from hub.runtime.service import Outgoing
 
 REQUEST_IDS = uuid.UUID("5b1f3a52-4d55-4a8e-9d0c-6d6173680004")
 LEVEL3_RECIPIENTS = ("police", "dutymanager")
+HISTORY_WINDOW = timedelta(days=365)  # earlier referrals about the same children in a package
+HISTORY_MAX = 10
+HISTORY_FIELDS = ["referral_id", "opened_at", "level", "outcome", "contacts"]
 
 
 def iso(value: datetime) -> str:
@@ -100,6 +103,7 @@ def case_opened(
         "opened_at": dt(state["opened_at"]),
         "level_history": [{**h, "at": dt(h["at"])} for h in state["level_history"]],
         "contacts": [contact_rules.from_state(c) for c in state.get("contacts", [])],
+        "history": [{**h, "opened_at": dt(h["opened_at"])} for h in state.get("history", [])],
     }
     return Outgoing(
         "mash.disclosures", "mash.CaseOpened", record, ("collator",), referral["referral_id"]
@@ -137,3 +141,19 @@ def policy_context(referral: dict[str, Any], state: dict[str, Any]) -> ReferralC
         consent.get("not_sought_reason"),
         {s["subject_id"]: s["role"] for s in referral["subjects"]},
     )
+
+
+def history_disclosure(history: list[dict[str, Any]], children: list[str]) -> dict[str, Any]:
+    """What the log records of telling the MASH about earlier referrals (its own records,
+    disclosed to the collator for the package)."""
+    return {
+        "decision": "RELEASED",
+        "data_category": "mash.history",
+        "recipients": ["collator"],
+        "rule_id": "mash-history",
+        "reason": f"{len(history)} earlier MASH referral(s) about the same children in the last "
+        f"{HISTORY_WINDOW.days} days: repeated referrals are a sign of cumulative harm",
+        "subject_pseudonyms": children,
+        "fields_disclosed": HISTORY_FIELDS,
+        "prior_referrals": [h["referral_id"] for h in history],
+    }

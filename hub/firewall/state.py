@@ -33,7 +33,8 @@ class FirewallState(GroupCommit):
             CREATE TABLE IF NOT EXISTS contacts (source TEXT NOT NULL, source_reference TEXT
                 NOT NULL, referral_id TEXT NOT NULL, PRIMARY KEY (source, source_reference));
             CREATE TABLE IF NOT EXISTS children (pseudonym TEXT NOT NULL, referral_id TEXT NOT NULL,
-                opened_at TEXT NOT NULL, PRIMARY KEY (pseudonym, referral_id))
+                opened_at TEXT NOT NULL, PRIMARY KEY (pseudonym, referral_id));
+            CREATE INDEX IF NOT EXISTS children_recent ON children (pseudonym, opened_at)
         """)
         self._lock = threading.Lock()
 
@@ -153,6 +154,55 @@ class FirewallState(GroupCommit):
                 "ON CONFLICT DO NOTHING",
                 [(p, referral_id, opened_at) for p in pseudonyms],
             )
+
+    def prior_referrals(
+        self, pseudonyms: list[str], since: str, besides: str, limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` referrals other than ``besides`` opened at or after ``since``
+        (UTC ISO) about any of these children, newest first, each as a package shows it: id,
+        opened_at, level now, the latest decision's outcome, contacts. The work is bounded by
+        ``limit``, however often the children were referred (an index per child and time; the
+        states are read by the database's JSON functions, not decoded here)."""
+        if not pseudonyms:
+            return []
+        newest = " UNION ALL ".join(
+            "SELECT * FROM (SELECT referral_id, opened_at FROM children WHERE pseudonym = ? "
+            f"AND opened_at >= ? AND referral_id <> ? ORDER BY opened_at DESC LIMIT ?) AS n{i}"
+            for i in range(len(pseudonyms))
+        )
+        rows = self._db.execute(
+            newest, [v for p in pseudonyms for v in (p, since, besides, limit)]
+        ).fetchall()
+        ids = list(dict.fromkeys(str(r) for r, _ in sorted(rows, key=lambda r: r[1], reverse=True)))
+        if not ids:
+            return []
+        ids = ids[:limit]
+        marks = ",".join("?" * len(ids))
+        if self._db.dialect == "sqlite":
+            summaries = (
+                "SELECT referral_id, json_extract(state, '$.opened_at'), "
+                "json_extract(state, '$.level'), json_extract(state, '$.decisions[#-1].outcome'), "
+                "json_array_length(state, '$.contacts') "
+                f"FROM referrals WHERE referral_id IN ({marks})"
+            )
+        else:
+            summaries = (
+                "SELECT referral_id, j->>'opened_at', j->>'level', j->'decisions'->-1->>'outcome', "
+                "jsonb_array_length(j->'contacts') FROM (SELECT referral_id, state::jsonb AS j "
+                f"FROM referrals WHERE referral_id IN ({marks})) AS r"
+            )
+        found = {str(r[0]): r for r in self._db.execute(summaries, ids)}
+        return [
+            {
+                "referral_id": rid,
+                "opened_at": found[rid][1],
+                "level": found[rid][2],
+                "outcome": found[rid][3],
+                "contacts": max(int(found[rid][4] or 1), 1),
+            }
+            for rid in ids
+            if rid in found
+        ]
 
     def referrals_about(self, pseudonyms: list[str], since: str) -> list[str]:
         """Referrals opened at or after ``since`` (UTC ISO) about any of these children,
