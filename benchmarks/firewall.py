@@ -13,7 +13,6 @@ import io
 import pstats
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +50,9 @@ class Bench:
         self.sealer = Sealer(self.rings["firewall"])
         self.opener = Opener(self.rings["firewall"], MemorySeenMessages())
         samples = Samples()
-        template = samples.referral("LEVEL_2")
         self.referrals = []
-        for _ in range(referrals):
-            record = {**template, "referral_id": str(uuid.uuid4())}
+        for _ in range(referrals):  # each about a household of its own (no earlier referrals)
+            record = samples.referral("LEVEL_2")
             sealed, _ = Sealer(self.rings["intake"]).seal(
                 topic="mash.referrals",
                 schema_name="mash.Referral",
