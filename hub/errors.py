@@ -32,16 +32,33 @@ class MessageRejected(Exception):
         self.detail = detail
 
 
-class Redelivered(Exception):
-    """The very record a service already processed, consumed again at the same topic,
-    partition and offset (it stopped or lost the partition after recording the message
-    processed, before committing its offset). Its outputs were sent before it was recorded,
-    so it is skipped: not acted on twice, and not quarantined as a replay."""
+class AlreadyProcessed(Exception):
+    """A verified message this service has processed already, which it skips: not acted on
+    twice, and not quarantined, because nothing about it is suspect (see the subclasses)."""
+
+    kind = "already processed"
 
     def __init__(self, message_id: str, position: str) -> None:
-        super().__init__(f"message {message_id} redelivered at {position}")
+        super().__init__(f"message {message_id} {self.kind} at {position}")
         self.message_id = message_id
         self.position = position
+
+
+class Redelivered(AlreadyProcessed):
+    """The very record, consumed again at the same topic, partition and offset (the service
+    stopped or lost the partition after recording the message processed, before committing
+    its offset). Its outputs were sent before it was recorded."""
+
+    kind = "redelivered"
+
+
+class Resent(AlreadyProcessed):
+    """The sender's own new sealing of a message already processed (same message id, another
+    envelope with a valid signature of the sender's): the sender redid its work after a
+    restart and sent its outputs again. Only the sender's key can make such an envelope; a
+    copy of the first envelope published again is a REPLAY instead."""
+
+    kind = "re-sent"
 
 
 class StoreUnavailable(Exception):

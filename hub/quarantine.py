@@ -43,8 +43,9 @@ class Inbox:
         self.quarantined = 0
 
     async def receive(self, message: Consumed, expect: Collection[str] = ()) -> Opened | None:
-        """The opened message, or None after it was durably quarantined. Raises Redelivered
-        for a record this service processed already (nothing to do, nothing to quarantine)."""
+        """The opened message, or None after it was durably quarantined. Raises
+        AlreadyProcessed (Redelivered, Resent) for a message this service processed already:
+        nothing to do, nothing to quarantine."""
         try:
             return self.opener.open(
                 message.value,
@@ -93,7 +94,7 @@ class Inbox:
 
     def processed(self, opened: Opened) -> None:
         """Record the message as processed once this service's outputs are durable."""
-        self.opener.remember(opened.header, opened.position)
+        self.opener.remember(opened.header, opened.position, opened.digest)
 
     def processed_all(self, opened: list[Opened]) -> None:
         """Record a batch of messages as processed once all their outputs are durable."""

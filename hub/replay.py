@@ -1,18 +1,30 @@
 """Message ids already processed, so a replayed or redelivered message is never acted on twice.
 
-Each id is kept with where it was consumed (topic, partition, offset), so the opener can tell
-the same record consumed again (a redelivery: skipped quietly) from a copy published again (a
-replay: quarantined). Entries are kept until the message's own expiry: after that the
-time-window check refuses it anyway, so the store stays bounded.
+Each id is kept with where it was consumed (topic, partition, offset) and a digest of its
+envelope's signature, so the opener can tell, for a message processed before: the same record
+consumed again (a redelivery), the sender's own new sealing of it (a re-send, after the sender
+redid its work), and the very same envelope at another place (a replay, or a publish the sender
+retried). Entries are kept until the message's own expiry: after that the time-window check
+refuses it anyway, so the store stays bounded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from hub.statedb import StateDB, StateWhere
+
+
+@dataclass(frozen=True)
+class SeenAs:
+    """How a processed message was recorded ("" where not recorded: an older store)."""
+
+    position: str
+    digest: str
 
 
 class SeenMessages(Protocol):
@@ -21,11 +33,14 @@ class SeenMessages(Protocol):
     def seen(self, message_id: str) -> bool:
         """True if ``message_id`` was processed before."""
 
-    def position(self, message_id: str) -> str | None:
-        """Where ``message_id`` was consumed when it was processed ("" or None: not known)."""
+    def seen_as(self, message_id: str) -> SeenAs | None:
+        """Where and as what ``message_id`` was processed, or None if it was not."""
 
-    def remember(self, message_id: str, expires_at: datetime, position: str = "") -> None:
-        """Record ``message_id`` as processed until ``expires_at``, consumed at ``position``."""
+    def remember(
+        self, message_id: str, expires_at: datetime, position: str = "", digest: str = ""
+    ) -> None:
+        """Record ``message_id`` as processed until ``expires_at``, consumed at ``position``
+        as the envelope whose signature has ``digest``."""
 
 
 def position_of(topic: str, partition: int, offset: int) -> str:
@@ -33,24 +48,32 @@ def position_of(topic: str, partition: int, offset: int) -> str:
     return f"{topic}:{partition}:{offset}"
 
 
+def envelope_digest(signature: bytes) -> str:
+    """What the replay store keeps of an envelope: a digest of its signature (every sealing
+    of a message signs a fresh nonce and data key, so two sealings never share one)."""
+    return hashlib.sha256(signature).hexdigest()[:32]
+
+
 class MemorySeenMessages:
     """In-process store for tests and short-lived tools."""
 
     def __init__(self) -> None:
-        self._ids: dict[str, tuple[datetime, str]] = {}
+        self._ids: dict[str, tuple[datetime, SeenAs]] = {}
 
     def seen(self, message_id: str) -> bool:
         """True if ``message_id`` was processed before."""
         return message_id in self._ids
 
-    def position(self, message_id: str) -> str | None:
-        """Where ``message_id`` was consumed when it was processed, if known."""
+    def seen_as(self, message_id: str) -> SeenAs | None:
+        """Where and as what ``message_id`` was processed, or None."""
         found = self._ids.get(message_id)
         return found[1] if found else None
 
-    def remember(self, message_id: str, expires_at: datetime, position: str = "") -> None:
+    def remember(
+        self, message_id: str, expires_at: datetime, position: str = "", digest: str = ""
+    ) -> None:
         """Record ``message_id`` as processed until ``expires_at``."""
-        self._ids[message_id] = (expires_at, position)
+        self._ids.setdefault(message_id, (expires_at, SeenAs(position, digest)))
 
     def prune(self, now: datetime) -> int:
         """Forget ids whose messages have expired; returns how many."""
@@ -68,9 +91,10 @@ class DurableSeenMessages:
         self._db = StateDB(where, "replay store")
         self._db.script(
             "CREATE TABLE IF NOT EXISTS seen (message_id TEXT PRIMARY KEY, "
-            "expires_at TEXT NOT NULL, position TEXT)"
+            "expires_at TEXT NOT NULL, position TEXT, digest TEXT)"
         )
-        self._db.add_column("seen", "position", "TEXT")  # a store made before positions
+        for column in ("position", "digest"):  # a store made before they were kept
+            self._db.add_column("seen", column, "TEXT")
         self._lock = threading.Lock()
 
     def seen(self, message_id: str) -> bool:
@@ -79,27 +103,31 @@ class DurableSeenMessages:
             row = self._db.execute("SELECT 1 FROM seen WHERE message_id = ?", (message_id,))
             return row.fetchone() is not None
 
-    def position(self, message_id: str) -> str | None:
-        """Where ``message_id`` was consumed when it was processed, if known."""
+    def seen_as(self, message_id: str) -> SeenAs | None:
+        """Where and as what ``message_id`` was processed, or None."""
         with self._lock:
-            row = self._db.execute("SELECT position FROM seen WHERE message_id = ?", (message_id,))
+            row = self._db.execute(
+                "SELECT position, digest FROM seen WHERE message_id = ?", (message_id,)
+            )
             found = row.fetchone()
-            return found[0] if found else None
+            return SeenAs(found[0] or "", found[1] or "") if found else None
 
-    def remember(self, message_id: str, expires_at: datetime, position: str = "") -> None:
+    def remember(
+        self, message_id: str, expires_at: datetime, position: str = "", digest: str = ""
+    ) -> None:
         """Record ``message_id`` durably."""
-        self.remember_many([(message_id, expires_at, position)])
+        self.remember_many([(message_id, expires_at, position, digest)])
 
-    def remember_many(self, items: list[tuple[str, datetime, str]]) -> None:
-        """Record several (id, expiry, position) in one durable transaction (a consumed
-        batch); an id recorded before keeps its first position."""
+    def remember_many(self, items: list[tuple[str, datetime, str, str]]) -> None:
+        """Record several (id, expiry, position, digest) in one durable transaction (a consumed
+        batch); an id recorded before keeps its first record."""
         with self._lock:
             self._db.begin()
             try:
                 self._db.executemany(
-                    "INSERT INTO seen (message_id, expires_at, position) VALUES (?, ?, ?) "
-                    "ON CONFLICT DO NOTHING",
-                    [(m, e.isoformat(), p or None) for m, e, p in items],
+                    "INSERT INTO seen (message_id, expires_at, position, digest) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [(m, e.isoformat(), p or None, d or None) for m, e, p, d in items],
                 )
             except BaseException:
                 self._db.rollback()

@@ -213,3 +213,64 @@ async def test_a_stop_before_the_offsets_are_committed_redelivers_without_quaran
     assert registry.get_sample_value("mash_errors_total", {"reason": "rejected"}) is None
     answered, dropped = await _responses(kafka, topology, keys, N)
     assert sorted(answered) == sorted(sent) and dropped == 0
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["one-batch", "two-batches"])
+async def test_a_request_the_firewall_sealed_again_is_skipped_not_quarantined(
+    kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path, apart: bool
+) -> None:
+    """The firewall redid its work after a restart and sealed a request again (same message
+    id, a new envelope): the adapter answers the first and skips the second as a re-send,
+    whether both come in one batch or the second after the first was recorded; the first
+    envelope published again is still quarantined as a REPLAY."""
+    Population(seed=9).write(tmp_path / "sources", 300)
+    referral = referral_for_household(tmp_path / "sources", "LEVEL_2", seed=2)
+    topic = topology.topic("mash.requests.police")
+    request = information_request(referral, "police", "req-again", "ref-again")
+    how = {
+        "topic": topic,
+        "schema_name": "mash.InformationRequest",
+        "recipients": ["police"],
+        "correlation_id": "ref-again",
+        "message_id": "5d1c0b7a-0000-4000-8000-00000000aa01",
+    }
+    sealer = Sealer(keys.ring("firewall"))
+    first, _ = sealer.seal(record=request, **how)  # type: ignore[arg-type]
+    again, _ = sealer.seal(record=request, **how)  # type: ignore[arg-type]
+    settings = AdapterSettings(
+        home=tmp_path,
+        namespace=topology.namespace,
+        kafka=kafka.settings("police"),
+        poll_timeout_ms=100,
+    )
+    adapter = build("adapter", "police", settings, key_store=keys.store)
+    task = asyncio.create_task(adapter.runner.run())
+    registry = adapter.runner.metrics.registry
+
+    def count(name: str, labels: dict[str, str] | None = None) -> float:
+        return registry.get_sample_value(name, labels or {}) or 0
+
+    try:
+        async with KafkaPublisher(kafka.settings("firewall")) as publisher:
+            together = [first] if apart else [first, again]
+            await publisher.publish_all([(topic, data, b"ref-again") for data in together])
+            if apart:
+                async with asyncio.timeout(60):
+                    while adapter.runner.processed < 1:
+                        await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)  # recorded processed at the end of its batch
+                await publisher.publish(topic, again, key=b"ref-again")
+            async with asyncio.timeout(60):
+                while count("mash_messages_resent_total") < 1:
+                    await asyncio.sleep(0.05)
+            await publisher.publish(topic, first, key=b"ref-again")  # a copy, published again
+            async with asyncio.timeout(60):
+                while count("mash_errors_total", {"reason": "rejected"}) < 1:
+                    await asyncio.sleep(0.05)
+    finally:
+        adapter.runner.request_stop()
+        await task
+    assert adapter.runner.processed == 1 and count("mash_messages_resent_total") == 1
+    assert count("mash_errors_total", {"reason": "rejected"}) == 1  # the copy, as a REPLAY
+    answered, dropped = await _responses(kafka, topology, keys, 1)
+    assert answered == ["req-again"] and dropped == 0

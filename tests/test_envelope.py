@@ -11,7 +11,7 @@ import pytest
 from hub.codec import Codec
 from hub.envelope import Opener, Sealer
 from hub.envelope.format import EnvelopeCodec, key_commitment
-from hub.errors import MessageRejected, Redelivered, RejectReason
+from hub.errors import MessageRejected, Redelivered, RejectReason, Resent
 from hub.keys import KeyUse
 from hub.replay import MemorySeenMessages
 from hub.samples import Samples
@@ -204,6 +204,38 @@ def test_the_same_record_again_is_a_redelivery_and_a_copy_elsewhere_a_replay(
         with pytest.raises(MessageRejected) as replay:
             opener.open(data, topic=TOPIC, position=elsewhere)
         assert replay.value.reason is RejectReason.REPLAY
+
+
+def test_the_senders_new_sealing_is_a_resend_and_the_same_envelope_a_replay(
+    keys: TestKeys,
+) -> None:
+    """A message processed once, sealed again by its sender with the same message id (as a
+    service does when it redoes its work) is a re-send, skipped; the first envelope published
+    again elsewhere is still a REPLAY; a reader that does not say where it consumed sees both
+    as REPLAY."""
+    record = Samples().agency_response("POLICE")
+    sealer = Sealer(keys.ring("police"))
+    how = {
+        "topic": TOPIC,
+        "schema_name": "mash.AgencyResponse",
+        "recipients": ["firewall"],
+        "message_id": "3c6a2f7e-0000-4000-8000-000000000001",
+        "correlation_id": "ref-1",
+    }
+    first, _ = sealer.seal(record=record, **how)  # type: ignore[arg-type]
+    again, _ = sealer.seal(record=record, **how)  # type: ignore[arg-type]
+    assert first != again
+    opener = Opener(keys.ring("firewall"), MemorySeenMessages())
+    opener.remember_all([opener.open(first, topic=TOPIC, remember=False, position="t:0:1")])
+    with pytest.raises(Resent):
+        opener.open(again, topic=TOPIC, position="t:0:2")
+    with pytest.raises(MessageRejected) as replay:
+        opener.open(first, topic=TOPIC, position="t:0:3")
+    assert replay.value.reason is RejectReason.REPLAY
+    for data in (first, again):
+        with pytest.raises(MessageRejected) as unplaced:
+            opener.open(data, topic=TOPIC)
+        assert unplaced.value.reason is RejectReason.REPLAY
 
 
 def test_a_forged_copy_at_the_same_position_is_not_a_redelivery(

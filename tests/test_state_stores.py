@@ -10,7 +10,7 @@ import pytest
 
 from hub.adapter_state import AdapterState
 from hub.firewall.state import FirewallState
-from hub.replay import DurableSeenMessages
+from hub.replay import DurableSeenMessages, SeenAs
 from hub.runtime.settings import ServiceSettings
 from hub.samples import Samples
 from hub.statedb import PostgresState, StateDB, schema_for
@@ -24,12 +24,15 @@ def test_replay_store_remembers_across_instances_and_prunes_expired(where: Where
     again is harmless; pruning forgets exactly the expired ids."""
     first, second = DurableSeenMessages(where("seen")), DurableSeenMessages(where("seen"))
     first.remember_many(
-        [("m-1", T0 + timedelta(days=7), "t:0:1"), ("m-2", T0 - timedelta(seconds=1), "")]
+        [
+            ("m-1", T0 + timedelta(days=7), "t:0:1", "d1"),
+            ("m-2", T0 - timedelta(seconds=1), "", ""),
+        ]
     )
-    first.remember("m-1", T0 + timedelta(days=7), "t:0:9")  # a replay does not move it
+    first.remember("m-1", T0 + timedelta(days=7), "t:0:9", "d9")  # the first record stays
     assert second.seen("m-1") and second.seen("m-2") and not second.seen("m-3")
-    assert second.position("m-1") == "t:0:1"
-    assert second.position("m-2") is None and second.position("m-3") is None
+    assert second.seen_as("m-1") == SeenAs("t:0:1", "d1")
+    assert second.seen_as("m-2") == SeenAs("", "") and second.seen_as("m-3") is None
     assert second.prune(T0) == 1
     assert first.seen("m-1") and not first.seen("m-2")
     first.close()
@@ -37,8 +40,8 @@ def test_replay_store_remembers_across_instances_and_prunes_expired(where: Where
 
 
 def test_replay_store_made_before_positions_gains_the_column(where: Where) -> None:
-    """A replay store written by an earlier version (no positions) opens, keeps its ids, and
-    records positions from then on; two instances opening it at once both work."""
+    """A replay store written by an earlier version (no positions or digests) opens, keeps
+    its ids, and records both from then on; two instances opening it at once both work."""
     old = StateDB(where("seen"), "replay store")
     old.script(
         "CREATE TABLE IF NOT EXISTS seen (message_id TEXT PRIMARY KEY, expires_at TEXT NOT NULL)"
@@ -46,9 +49,9 @@ def test_replay_store_made_before_positions_gains_the_column(where: Where) -> No
     old.execute("INSERT INTO seen VALUES (?, ?)", ("m-old", (T0 + timedelta(days=1)).isoformat()))
     old.close()
     first, second = DurableSeenMessages(where("seen")), DurableSeenMessages(where("seen"))
-    assert first.seen("m-old") and first.position("m-old") is None
-    second.remember("m-new", T0 + timedelta(days=1), "t:3:4")
-    assert first.position("m-new") == "t:3:4"
+    assert first.seen("m-old") and first.seen_as("m-old") == SeenAs("", "")
+    second.remember("m-new", T0 + timedelta(days=1), "t:3:4", "d")
+    assert first.seen_as("m-new") == SeenAs("t:3:4", "d")
     first.close()
     second.close()
 

@@ -24,10 +24,10 @@ from hub.envelope.format import (
     signed_bytes,
     wrap_info,
 )
-from hub.errors import MessageRejected, Redelivered, RejectReason
+from hub.errors import MessageRejected, Redelivered, RejectReason, Resent
 from hub.keys.directory import KeyStatus, KeyUse
 from hub.keys.ring import KeyRing
-from hub.replay import SeenMessages
+from hub.replay import SeenMessages, envelope_digest
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -42,6 +42,7 @@ class Opened:
     # record as these bytes instead of encoding it again.
     payload: bytes = b""
     position: str = ""  # where it was consumed (hub.replay.position_of), if the caller said
+    digest: str = ""  # of the envelope's signature (hub.replay.envelope_digest)
 
     @property
     def encoded(self) -> tuple[bytes, bytes] | None:
@@ -55,6 +56,7 @@ class OpenedBytes:
 
     header: Header
     payload: bytes
+    digest: str = ""  # of the envelope's signature (hub.replay.envelope_digest)
 
 
 def _reject(reason: RejectReason, detail: str) -> MessageRejected:
@@ -106,8 +108,8 @@ class Opener:
             )
         record = self.codec.decode(header.schema_name, opened.payload, header.schema_sha256)
         if remember:
-            self.remember(header, position)
-        return Opened(header, record, opened.payload, position)
+            self.remember(header, position, opened.digest)
+        return Opened(header, record, opened.payload, position, opened.digest)
 
     def open_bytes(self, data: bytes, *, topic: str, position: str = "") -> OpenedBytes:
         """Steps 1-8: verify and decrypt, without decoding or remembering the message id."""
@@ -149,10 +151,14 @@ class Opener:
             raise _reject(RejectReason.EXPIRED, f"expired at {header.expires_at.isoformat()}")
         if not entry.not_before - self.max_skew <= header.created_at <= entry.not_after:
             raise _reject(RejectReason.EXPIRED, "sender key not valid when the message was made")
-        # 4. replay (the same record consumed again is a redelivery, not a replay)
+        # 4. replay (told apart, where the caller says where it consumed the message, from a
+        # redelivery of the same record and from the sender's own re-sending)
         if self.seen.seen(header.message_id):
-            if position and self.seen.position(header.message_id) == position:
+            was = self.seen.seen_as(header.message_id) if position else None
+            if was is not None and was.position == position:
                 raise Redelivered(header.message_id, position)
+            if was is not None and was.digest not in ("", envelope_digest(sealed.signature)):
+                raise Resent(header.message_id, position)
             raise _reject(RejectReason.REPLAY, f"message {header.message_id} already processed")
         # 5. own key among recipients
         mine = self._mine(sealed.wrapped_keys, header.recipient_key_ids)
@@ -182,7 +188,7 @@ class Opener:
             payload = AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, sealed.header_bytes)
         except (InvalidTag, ValueError) as exc:
             raise _reject(RejectReason.DECRYPT_FAILURE, "payload does not decrypt") from exc
-        return OpenedBytes(header, payload)
+        return OpenedBytes(header, payload, envelope_digest(sealed.signature))
 
     def _mine(
         self, wrapped: Sequence[tuple[str, bytes]], named: Collection[str]
@@ -191,16 +197,16 @@ class Opener:
         held = self.ring.decryption
         return [(kid, blob) for kid, blob in wrapped if kid in held and kid in named]
 
-    def remember(self, header: Header, position: str = "") -> None:
+    def remember(self, header: Header, position: str = "", digest: str = "") -> None:
         """Mark a message processed (call once its outputs are durable)."""
-        self.seen.remember(header.message_id, header.expires_at, position)
+        self.seen.remember(header.message_id, header.expires_at, position, digest)
 
     def remember_all(self, opened: Sequence[Opened]) -> None:
-        """Mark several opened messages processed, each with where it was consumed, in one
-        transaction when the store can."""
+        """Mark several opened messages processed, each with where it was consumed and as
+        which envelope, in one transaction when the store can."""
         many = getattr(self.seen, "remember_many", None)
         if many is not None:
-            many([(o.header.message_id, o.header.expires_at, o.position) for o in opened])
+            many([(o.header.message_id, o.header.expires_at, o.position, o.digest) for o in opened])
             return
         for one in opened:
-            self.remember(one.header, one.position)
+            self.remember(one.header, one.position, one.digest)

@@ -57,6 +57,12 @@ class ServiceMetrics:
             "Records processed already, consumed again after a stop or a rebalance (skipped)",
             registry=self.registry,
         )
+        self.resent = Counter(
+            "mash_messages_resent",
+            "Messages processed already, sealed and sent again by their sender after it redid "
+            "its work (skipped)",
+            registry=self.registry,
+        )
         self.retries = Counter(
             "mash_transient_retries", "Transient failures retried", registry=self.registry
         )

@@ -26,7 +26,14 @@ from aiokafka.errors import KafkaError
 
 from hub.codec_parts import Shared
 from hub.envelope import Opened, Opener, Sealer
-from hub.errors import MessageRejected, Redelivered, RejectReason, StoreUnavailable
+from hub.errors import (
+    AlreadyProcessed,
+    MessageRejected,
+    Redelivered,
+    RejectReason,
+    Resent,
+    StoreUnavailable,
+)
 from hub.ids import name_id
 from hub.keys import KeyRing
 from hub.keys.refresh import KeyRefresher
@@ -81,7 +88,8 @@ class Batch:
 
     sealed: list[Sealed] = field(default_factory=list)
     opened: list[Opened] = field(default_factory=list)
-    ids: set[str] = field(default_factory=set)  # every message id of the consumed batch
+    # every message id of the consumed batch, and its envelope's digest
+    ids: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     urgent: bool = False  # holds a Level 3 notification: send now, never wait for the batch
 
@@ -337,24 +345,30 @@ class ServiceRunner:
         raise AssertionError("unreachable")
 
     async def _open(self, inbox: Inbox, message: Consumed) -> Opened | None:
-        """The opened message, or None once it is quarantined, or skipped as a redelivery of
-        a record processed already (this service stopped or lost the partition after
-        recording it processed and before committing its offset)."""
+        """The opened message, or None once it is quarantined, or skipped as processed
+        already: a redelivery of the same record (this service stopped or lost the partition
+        after recording it processed and before committing its offset) or the sender's
+        re-sending of it (the sender redid its work after a restart)."""
         expect = self.handler.accepts.get(self._logical.get(message.topic, ""), set())
         try:
             opened = await self._retry("quarantine", lambda: inbox.receive(message, expect))
-        except Redelivered:
-            self.metrics.redelivered.inc()
-            log.info(
-                "redelivery_skipped",
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-            )
+        except AlreadyProcessed as done:
+            self._skipped(done, message)
             return None
         if opened is None:
             self.metrics.errors("rejected").inc()
         return opened
+
+    def _skipped(self, done: AlreadyProcessed, message: Consumed) -> None:
+        """Count and log a message skipped as processed already (no personal data)."""
+        again = isinstance(done, Redelivered)
+        (self.metrics.redelivered if again else self.metrics.resent).inc()
+        log.info(
+            "redelivery_skipped" if again else "resend_skipped",
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+        )
 
     async def _process(
         self,
@@ -373,11 +387,15 @@ class ServiceRunner:
             opened = early.pop(where)
         else:
             opened = await self._open(inbox, message)
-        if opened is None:  # quarantined, or a redelivery skipped
+        if opened is None:  # quarantined, or skipped as processed already
+            return
+        first = batch.ids.get(opened.header.message_id)
+        if first and opened.digest and first != opened.digest:  # the sender sealed it again
+            self._skipped(Resent(opened.header.message_id, opened.position), message)
             return
         structlog.contextvars.bind_contextvars(correlation_id=opened.header.correlation_id)
         try:
-            if opened.header.message_id in batch.ids:  # the same message twice in one batch
+            if first is not None:  # the same envelope twice in one batch
                 raise MessageRejected(RejectReason.REPLAY, "message already in this batch")
             outputs = await self._handle(inbox, opened, message)
         except MessageRejected as exc:
@@ -392,7 +410,7 @@ class ServiceRunner:
         batch.sealed += self._seal(outputs, opened.header.message_id)
         batch.urgent |= any(out.topic in URGENT_TOPICS for out in outputs)
         batch.opened.append(opened)
-        batch.ids.add(opened.header.message_id)
+        batch.ids[opened.header.message_id] = opened.digest
         self.processed += 1
         self.metrics.latency.observe(time.perf_counter() - began)
 
