@@ -24,6 +24,19 @@ from tests.keyring import TestKeys
 AGENCIES = ("police", "health", "education", "housing")
 
 
+async def serve_until(built: Built, processed: int, timeout_s: float = 60) -> None:
+    """Run a service until it has processed ``processed`` messages, then stop it cleanly
+    (it finishes its batch, commits and closes)."""
+    task = asyncio.create_task(built.runner.run())
+    try:
+        async with asyncio.timeout(timeout_s):
+            while built.runner.processed < processed:  # noqa: ASYNC110 - a counter, polled
+                await asyncio.sleep(0.01)
+    finally:
+        built.runner.request_stop()
+        await task
+
+
 def information_request(
     referral: dict[str, Any], agency: str, request_id: str, referral_id: str | None = None
 ) -> dict[str, Any]:

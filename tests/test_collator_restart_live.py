@@ -12,7 +12,7 @@ from hub.services import CollatorSettings, build
 from hub.sources.generate import referral_for_household
 from hub.topology import Topology
 from tests.brokers import KafkaCluster
-from tests.flow import running_flow
+from tests.flow import running_flow, serve_until
 from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
@@ -39,12 +39,7 @@ async def test_collator_restarts_at_several_points(
         total = 0
         for stop_after in (1, 3, 5):
             collator = build("collator", None, settings, key_store=keys.store)
-            task = asyncio.create_task(collator.runner.run())
-            async with asyncio.timeout(60):
-                while collator.runner.processed < stop_after:
-                    await asyncio.sleep(0.01)
-            collator.runner.request_stop()
-            await task
+            await serve_until(collator, stop_after)
             total += collator.runner.processed
         last = build("collator", None, settings, key_store=keys.store)
         task = asyncio.create_task(last.runner.run())

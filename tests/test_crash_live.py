@@ -20,7 +20,7 @@ from hub.sources.generate import Population, referral_for_household
 from hub.topology import Topology
 from hub.transport.kafka import KafkaPublisher, KafkaSubscription
 from tests.brokers import KafkaCluster
-from tests.flow import information_request
+from tests.flow import information_request, serve_until
 from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
@@ -96,12 +96,7 @@ async def test_sigterm_mid_batch_loses_and_duplicates_nothing(
     answered exactly once."""
     sent, settings = await _backlog(kafka, topology, keys, tmp_path, max_batch=5)
     first = build("adapter", "police", settings, key_store=keys.store)
-    task = asyncio.create_task(first.runner.run())
-    async with asyncio.timeout(60):
-        while first.runner.processed < 8:
-            await asyncio.sleep(0.01)
-    first.runner.request_stop()
-    await task
+    await serve_until(first, 8)
     assert 0 < first.runner.processed < N
     second = build("adapter", "police", settings, key_store=keys.store)
     task = asyncio.create_task(second.runner.run())
@@ -192,12 +187,7 @@ async def test_a_stop_before_the_offsets_are_committed_redelivers_without_quaran
     with monkeypatch.context() as patched:
         patched.setattr(KafkaSubscription, "commit", never)
         first = build("adapter", "police", settings, key_store=keys.store)
-        task = asyncio.create_task(first.runner.run())
-        async with asyncio.timeout(60):
-            while first.runner.processed < N:
-                await asyncio.sleep(0.02)
-        first.runner.request_stop()
-        await task
+        await serve_until(first, N)
     assert first.runner.processed == N
     second = build("adapter", "police", settings, key_store=keys.store)
     task = asyncio.create_task(second.runner.run())
