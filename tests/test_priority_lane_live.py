@@ -16,19 +16,24 @@ from tests.keyring import TestKeys
 
 pytestmark = pytest.mark.broker
 BACKLOG = 2000
-QUEUED = 300
+QUEUED = 600  # long enough (~1 s of work) that the Level 3 referral arrives while it runs
 
 
 async def _level3_after(
     flow: Flow, topology: Topology, home: Path, backlog: str, busy: int
 ) -> float:
     """Once the firewall has handled ``busy`` messages of the ``backlog`` topic, send a Level 3
-    referral; how many of the backlog it had handled when the notification went out (the
-    notification is checked to be that referral's). The referral is sealed and the intake
-    publisher connected beforehand, so the send is one produce however loaded the machine."""
+    referral; how many of the backlog it had handled when it handled that referral (its case is
+    in the firewall's state; the notification is then checked to go out, and to be that
+    referral's). Counted at handling, not at the broker's acknowledgement of the notification,
+    which on a loaded machine can come after the rest of the backlog although the referral
+    went first. The referral is sealed and the intake publisher connected beforehand, so the
+    send is one produce however loaded the machine."""
     from hub.intake import publish_referral
 
-    registry = flow.services["firewall"].runner.metrics.registry
+    firewall = flow.services["firewall"]
+    registry = firewall.runner.metrics.registry
+    state = firewall.handler.state  # type: ignore[attr-defined]
     topic = topology.topic(backlog)
     notifications = topology.topic("mash.notifications")
 
@@ -50,9 +55,12 @@ async def _level3_after(
     finally:
         await intake.stop()
     async with asyncio.timeout(60):
+        while state.referral(referral["referral_id"]) is None:  # noqa: ASYNC110 - its state
+            await asyncio.sleep(0.002)
+    waited_for = handled()
+    async with asyncio.timeout(60):
         while not notified():  # noqa: ASYNC110 - polling the service's own metrics
             await asyncio.sleep(0.005)
-    waited_for = handled()
     notices = await flow.read("mash.notifications", "police", 1)
     assert notices[0]["referral_id"] == referral["referral_id"]
     return waited_for
@@ -79,7 +87,7 @@ async def test_level3_referral_overtakes_a_backlog_of_responses(
 async def test_level3_referral_overtakes_queued_level2_referrals(
     kafka: KafkaCluster, topology: Topology, keys: TestKeys, tmp_path: Path
 ) -> None:
-    """With 300 Level 2 referrals queued for the firewall, a Level 3 referral sent after them
+    """With 600 Level 2 referrals queued for the firewall, a Level 3 referral sent after them
     is notified before half of them have been handled (it is first within the lane)."""
     from hub.envelope import Sealer
 
